@@ -1,0 +1,40 @@
+// Package testenv tells tests where the outside services are.
+//
+// `go test ./...` needs none of them: a test that wants MariaDB, Redis or NATS asks
+// here, and without an address it is skipped with a note saying which variable to
+// set. Under CI (CI=true) a missing address fails the test instead, so a run that
+// was meant to exercise the real services cannot pass without them.
+package testenv
+
+import (
+	"os"
+	"testing"
+)
+
+// Variables naming the outside services the tests may use.
+const (
+	MySQLVar = "MDOUYIN_TEST_MYSQL_DSN"  // e.g. root@tcp(127.0.0.1:3306)/
+	RedisVar = "MDOUYIN_TEST_REDIS_ADDR" // e.g. 127.0.0.1:6379
+	NATSVar  = "MDOUYIN_TEST_NATS_URL"   // e.g. nats://127.0.0.1:4222
+)
+
+// MySQLDSN returns the DSN of a MariaDB/MySQL server (without a database name).
+func MySQLDSN(t testing.TB) string { return lookup(t, MySQLVar) }
+
+// RedisAddr returns the address of a Redis server.
+func RedisAddr(t testing.TB) string { return lookup(t, RedisVar) }
+
+// NATSURL returns the URL of a NATS server with JetStream enabled.
+func NATSURL(t testing.TB) string { return lookup(t, NATSVar) }
+
+func lookup(t testing.TB, name string) string {
+	t.Helper()
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not set; under CI every outside service must be exercised", name)
+	}
+	t.Skipf("%s is not set; set it to run this test against the real service", name)
+	return ""
+}
