@@ -1,0 +1,415 @@
+// Package config is mdouyin's one configuration: defaults, then an optional YAML
+// file, then MDOUYIN_* environment variables, then one Validate that reports every
+// problem at once.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// EnvPrefix starts every environment variable mdouyin reads.
+const EnvPrefix = "MDOUYIN_"
+
+// Roles lists every role a process can run, in start-up order.
+var Roles = []string{"user", "video", "favorite", "comment", "comment-admin", "relation", "message", "gateway"}
+
+// Config is the whole configuration. The `env` tag names the variable (after
+// EnvPrefix) that overrides a field; lists are comma-separated there.
+type Config struct {
+	HTTPAddr  string `yaml:"http_addr" env:"HTTP_ADDR"`
+	DataDir   string `yaml:"data_dir" env:"DATA_DIR"`
+	PublicURL string `yaml:"public_url" env:"PUBLIC_URL"` // base of media URLs; empty: each request's Host
+	TimeZone  string `yaml:"time_zone" env:"TIME_ZONE"`   // for create_date
+	Node      int    `yaml:"node" env:"NODE"`             // id generator node, 0-255
+
+	Log       Log       `yaml:"log"`
+	HTTP      HTTP      `yaml:"http"`
+	RPC       RPC       `yaml:"rpc"`
+	JWT       JWT       `yaml:"jwt"`
+	Admin     Admin     `yaml:"admin"`
+	Password  Password  `yaml:"password"`
+	Comment   Comment   `yaml:"comment"`
+	RateLimit RateLimit `yaml:"rate_limit"`
+	Database  Database  `yaml:"database"`
+	Cache     Cache     `yaml:"cache"`
+	Events    Events    `yaml:"events"`
+	Blob      Blob      `yaml:"blob"`
+}
+
+// Log chooses the log level and format of log/slog output.
+type Log struct {
+	Level  string `yaml:"level" env:"LOG_LEVEL"`   // debug, info, warn, error
+	Format string `yaml:"format" env:"LOG_FORMAT"` // text or json
+}
+
+// HTTP bounds what the gateway accepts from clients.
+type HTTP struct {
+	MaxBodyBytes    int64         `yaml:"max_body_bytes" env:"HTTP_MAX_BODY_BYTES"`
+	ReadTimeout     time.Duration `yaml:"read_timeout" env:"HTTP_READ_TIMEOUT"`
+	WriteTimeout    time.Duration `yaml:"write_timeout" env:"HTTP_WRITE_TIMEOUT"`
+	IdleTimeout     time.Duration `yaml:"idle_timeout" env:"HTTP_IDLE_TIMEOUT"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"HTTP_SHUTDOWN_TIMEOUT"`
+	TrustedProxies  []string      `yaml:"trusted_proxies" env:"TRUSTED_PROXIES"` // CIDRs whose X-Forwarded-For is believed
+}
+
+// RPC places a role process: where it listens, and where its peers are until
+// discovery over etcd arrives.
+type RPC struct {
+	Addr    string        `yaml:"addr" env:"RPC_ADDR"`
+	Peers   []string      `yaml:"peers" env:"PEERS"` // role=host:port, e.g. user=127.0.0.1:9101
+	Timeout time.Duration `yaml:"timeout" env:"RPC_TIMEOUT"`
+}
+
+// JWT configures app tokens. PreviousSecrets still verify, so a secret can be
+// rotated without logging everyone out.
+type JWT struct {
+	Secret          string        `yaml:"secret" env:"JWT_SECRET"`
+	PreviousSecrets []string      `yaml:"previous_secrets" env:"JWT_PREVIOUS_SECRETS"`
+	TTL             time.Duration `yaml:"ttl" env:"JWT_TTL"`
+}
+
+// Admin configures the operations console's one account.
+type Admin struct {
+	Password string `yaml:"password" env:"ADMIN_PASSWORD"`
+}
+
+// Password bounds Argon2id work: each hash in flight holds Memory KiB.
+type Password struct {
+	MaxInFlight int    `yaml:"max_in_flight" env:"PASSWORD_MAX_IN_FLIGHT"`
+	MemoryKiB   uint32 `yaml:"memory_kib" env:"PASSWORD_MEMORY_KIB"`
+}
+
+// Comment holds comment-platform settings.
+type Comment struct {
+	SensitiveWords []string `yaml:"sensitive_words" env:"SENSITIVE_WORDS"`
+}
+
+// RateLimit holds per route class rules such as "login=5/s:10", or "off".
+type RateLimit struct {
+	Rules string `yaml:"rules" env:"RATE_LIMITS"`
+}
+
+// Database chooses SQL storage. With sqlite every service keeps its own file under
+// DataDir/db; with mysql DSN names the server and database they share.
+type Database struct {
+	Driver string `yaml:"driver" env:"DB_DRIVER"` // sqlite or mysql
+	DSN    string `yaml:"dsn" env:"DB_DSN"`
+}
+
+// Cache chooses shared caches: in-process, or Redis for many processes.
+type Cache struct {
+	Driver        string `yaml:"driver" env:"CACHE_DRIVER"` // local or redis
+	RedisAddr     string `yaml:"redis_addr" env:"REDIS_ADDR"`
+	RedisPassword string `yaml:"redis_password" env:"REDIS_PASSWORD"`
+	RedisDB       int    `yaml:"redis_db" env:"REDIS_DB"`
+	LocalEntries  int    `yaml:"local_entries" env:"CACHE_LOCAL_ENTRIES"`
+}
+
+// Events chooses the event stream: a NATS JetStream server embedded in this
+// process, or an external one.
+type Events struct {
+	Driver  string `yaml:"driver" env:"EVENTS_DRIVER"` // embedded or nats
+	NATSURL string `yaml:"nats_url" env:"NATS_URL"`
+}
+
+// Blob chooses media storage.
+type Blob struct {
+	Driver string `yaml:"driver" env:"BLOB_DRIVER"` // local
+	Dir    string `yaml:"dir" env:"BLOB_DIR"`       // default DataDir/blobs
+}
+
+// Default returns the configuration of `mdouyin` run with nothing set: every role
+// in one process on embedded defaults.
+func Default() Config {
+	return Config{
+		HTTPAddr: ":8080",
+		DataDir:  "./data",
+		TimeZone: "Asia/Shanghai",
+		Log:      Log{Level: "info", Format: "text"},
+		HTTP: HTTP{
+			MaxBodyBytes:    1 << 20,
+			ReadTimeout:     30 * time.Second,
+			WriteTimeout:    60 * time.Second,
+			IdleTimeout:     120 * time.Second,
+			ShutdownTimeout: 20 * time.Second,
+		},
+		RPC:       RPC{Addr: ":9100", Timeout: 3 * time.Second},
+		JWT:       JWT{TTL: 30 * 24 * time.Hour},
+		Password:  Password{MaxInFlight: 4, MemoryKiB: 19456},
+		RateLimit: RateLimit{Rules: DefaultRateLimits},
+		Database:  Database{Driver: "sqlite"},
+		Cache:     Cache{Driver: "local", LocalEntries: 100_000},
+		Events:    Events{Driver: "embedded"},
+		Blob:      Blob{Driver: "local"},
+	}
+}
+
+// DefaultRateLimits are the per route class rules used when none are configured:
+// generous for people, tight where a request costs an Argon2 hash.
+const DefaultRateLimits = "login=5/s:20,register=2/s:10,account=1/s:5,write=50/s:100,read=200/s:400"
+
+// Load builds the configuration from defaults, the YAML file at path (if path is
+// not empty) and the environment read through getenv.
+func Load(path string, getenv func(string) string) (Config, error) {
+	c := Default()
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // an empty file sets nothing
+			return c, fmt.Errorf("config: %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(reflect.ValueOf(&c).Elem(), getenv); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// applyEnv overrides every field that has an env tag and a non-empty variable. It
+// reports every malformed variable at once.
+func applyEnv(v reflect.Value, getenv func(string) string) error {
+	var problems []string
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f, fv := t.Field(i), v.Field(i)
+			if f.Type.Kind() == reflect.Struct {
+				walk(fv)
+				continue
+			}
+			name := f.Tag.Get("env")
+			if name == "" {
+				continue
+			}
+			raw := getenv(EnvPrefix + name)
+			if raw == "" {
+				continue
+			}
+			if err := setField(fv, raw); err != nil {
+				problems = append(problems, fmt.Sprintf("%s%s=%q: %v", EnvPrefix, name, raw, err))
+			}
+		}
+	}
+	walk(v)
+	if len(problems) > 0 {
+		return fmt.Errorf("config: invalid environment:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+func setField(fv reflect.Value, raw string) error {
+	switch fv.Interface().(type) {
+	case string:
+		fv.SetString(raw)
+	case []string:
+		var items []string
+		for _, s := range strings.Split(raw, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				items = append(items, s)
+			}
+		}
+		fv.Set(reflect.ValueOf(items))
+	case time.Duration:
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return errors.New("not a duration like 30s or 5m")
+		}
+		fv.SetInt(int64(d))
+	case int, int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return errors.New("not an integer")
+		}
+		fv.SetInt(n)
+	case uint32:
+		n, err := strconv.ParseUint(raw, 10, 32)
+		if err != nil {
+			return errors.New("not a non-negative integer")
+		}
+		fv.SetUint(n)
+	case bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return errors.New("not true or false")
+		}
+		fv.SetBool(b)
+	default:
+		return fmt.Errorf("unsupported setting type %s", fv.Type())
+	}
+	return nil
+}
+
+// Validate checks the configuration for running role (empty: every role in one
+// process) and returns one error listing every problem.
+func (c *Config) Validate(role string) error {
+	var p []string
+	bad := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	cluster := role != ""
+
+	if role != "" && !isRole(role) {
+		bad("role %q is not one of %s", role, strings.Join(Roles, ", "))
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		bad("http_addr (MDOUYIN_HTTP_ADDR) %q is not host:port", c.HTTPAddr)
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("data_dir (MDOUYIN_DATA_DIR) is empty")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("public_url (MDOUYIN_PUBLIC_URL) %q is not an absolute http(s) URL", c.PublicURL)
+		}
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		bad("time_zone (MDOUYIN_TIME_ZONE) %q is not a known time zone", c.TimeZone)
+	}
+	if c.Node < 0 || c.Node > 255 {
+		bad("node (MDOUYIN_NODE) %d is outside 0-255", c.Node)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level (MDOUYIN_LOG_LEVEL) %q is not debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format (MDOUYIN_LOG_FORMAT) %q is not text or json", c.Log.Format)
+	}
+	if c.HTTP.MaxBodyBytes < 1024 {
+		bad("http.max_body_bytes (MDOUYIN_HTTP_MAX_BODY_BYTES) must be at least 1024")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"http.read_timeout", c.HTTP.ReadTimeout}, {"http.write_timeout", c.HTTP.WriteTimeout}, {"http.idle_timeout", c.HTTP.IdleTimeout}, {"http.shutdown_timeout", c.HTTP.ShutdownTimeout}, {"rpc.timeout", c.RPC.Timeout}} {
+		if d.v <= 0 {
+			bad("%s must be positive", d.name)
+		}
+	}
+	for _, s := range c.HTTP.TrustedProxies {
+		if _, err := netip.ParsePrefix(s); err != nil {
+			if _, err := netip.ParseAddr(s); err != nil {
+				bad("http.trusted_proxies (MDOUYIN_TRUSTED_PROXIES) %q is not an address or CIDR", s)
+			}
+		}
+	}
+	if _, err := c.PeerAddrs(); err != nil {
+		bad("%v", err)
+	}
+	if cluster {
+		if _, _, err := net.SplitHostPort(c.RPC.Addr); err != nil && role != "gateway" {
+			bad("rpc.addr (MDOUYIN_RPC_ADDR) %q is not host:port", c.RPC.Addr)
+		}
+		if c.JWT.Secret == "" && (role == "gateway" || role == "user") {
+			bad("jwt.secret (MDOUYIN_JWT_SECRET) is required when roles run as separate processes")
+		}
+		if c.Events.Driver == "embedded" {
+			bad("events.driver (MDOUYIN_EVENTS_DRIVER) embedded cannot be shared between processes; use nats with MDOUYIN_NATS_URL")
+		}
+	}
+	if c.JWT.Secret != "" && len(c.JWT.Secret) < 32 {
+		bad("jwt.secret (MDOUYIN_JWT_SECRET) must be at least 32 bytes")
+	}
+	for i, s := range c.JWT.PreviousSecrets {
+		if len(s) < 32 {
+			bad("jwt.previous_secrets[%d] must be at least 32 bytes", i)
+		}
+	}
+	if c.JWT.TTL < time.Minute {
+		bad("jwt.ttl (MDOUYIN_JWT_TTL) must be at least 1m")
+	}
+	if c.Password.MaxInFlight < 1 || c.Password.MaxInFlight > 1024 {
+		bad("password.max_in_flight (MDOUYIN_PASSWORD_MAX_IN_FLIGHT) must be 1-1024")
+	}
+	if c.Password.MemoryKiB < 8*1024 || c.Password.MemoryKiB > 1<<20 {
+		bad("password.memory_kib (MDOUYIN_PASSWORD_MEMORY_KIB) must be 8192-1048576")
+	}
+	switch c.Database.Driver {
+	case "sqlite":
+	case "mysql":
+		if c.Database.DSN == "" {
+			bad("database.dsn (MDOUYIN_DB_DSN) is required with the mysql driver")
+		}
+	default:
+		bad("database.driver (MDOUYIN_DB_DRIVER) %q is not sqlite or mysql", c.Database.Driver)
+	}
+	switch c.Cache.Driver {
+	case "local":
+		if c.Cache.LocalEntries < 1 {
+			bad("cache.local_entries (MDOUYIN_CACHE_LOCAL_ENTRIES) must be positive")
+		}
+	case "redis":
+		if c.Cache.RedisAddr == "" {
+			bad("cache.redis_addr (MDOUYIN_REDIS_ADDR) is required with the redis driver")
+		}
+	default:
+		bad("cache.driver (MDOUYIN_CACHE_DRIVER) %q is not local or redis", c.Cache.Driver)
+	}
+	switch c.Events.Driver {
+	case "embedded":
+	case "nats":
+		if c.Events.NATSURL == "" {
+			bad("events.nats_url (MDOUYIN_NATS_URL) is required with the nats driver")
+		}
+	default:
+		bad("events.driver (MDOUYIN_EVENTS_DRIVER) %q is not embedded or nats", c.Events.Driver)
+	}
+	if c.Blob.Driver != "local" {
+		bad("blob.driver (MDOUYIN_BLOB_DRIVER) %q is not local", c.Blob.Driver)
+	}
+	if len(p) > 0 {
+		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(p, "\n  "))
+	}
+	return nil
+}
+
+// PeerAddrs parses rpc.peers into role → address.
+func (c *Config) PeerAddrs() (map[string]string, error) {
+	m := make(map[string]string, len(c.RPC.Peers))
+	for _, item := range c.RPC.Peers {
+		role, addr, ok := strings.Cut(item, "=")
+		if !ok || !isRole(role) || role == "gateway" {
+			return nil, fmt.Errorf("rpc.peers (MDOUYIN_PEERS) item %q is not ROLE=host:port with a service role", item)
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return nil, fmt.Errorf("rpc.peers (MDOUYIN_PEERS) item %q: address is not host:port", item)
+		}
+		m[role] = addr
+	}
+	return m, nil
+}
+
+// BlobDir is where local media lives.
+func (c *Config) BlobDir() string {
+	if c.Blob.Dir != "" {
+		return c.Blob.Dir
+	}
+	return c.DataDir + "/blobs"
+}
+
+func isRole(s string) bool {
+	for _, r := range Roles {
+		if r == s {
+			return true
+		}
+	}
+	return false
+}

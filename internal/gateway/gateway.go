@@ -1,0 +1,242 @@
+// Package gateway is the HTTP face of mdouyin: the app's API (api.md), token
+// checks, rate limits, and the joining of answers from the service roles.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/cloudwego/hertz/pkg/app"
+	"github.com/cloudwego/hertz/pkg/app/server"
+	hconfig "github.com/cloudwego/hertz/pkg/common/config"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mdouyin/mdouyin/internal/config"
+	"github.com/mdouyin/mdouyin/internal/errs"
+	"github.com/mdouyin/mdouyin/internal/platform/obs"
+	"github.com/mdouyin/mdouyin/internal/ratelimit"
+	"github.com/mdouyin/mdouyin/internal/token"
+	"github.com/mdouyin/mdouyin/kitex_gen/base"
+	"github.com/mdouyin/mdouyin/kitex_gen/comment"
+	"github.com/mdouyin/mdouyin/kitex_gen/favorite"
+	"github.com/mdouyin/mdouyin/kitex_gen/message"
+	"github.com/mdouyin/mdouyin/kitex_gen/relation"
+	"github.com/mdouyin/mdouyin/kitex_gen/user"
+	"github.com/mdouyin/mdouyin/kitex_gen/video"
+)
+
+// Services are the roles the gateway talks to: Go implementations in one process,
+// Kitex client adapters in a cluster. The gateway cannot tell which.
+type Services struct {
+	User         user.UserService
+	Video        video.VideoService
+	Favorite     favorite.FavoriteService
+	Comment      comment.CommentService
+	CommentAdmin comment.CommentAdminService
+	Relation     relation.RelationService
+	Message      message.MessageService
+}
+
+// Deps is what a Gateway is built from.
+type Deps struct {
+	Config   config.Config
+	Services Services
+	Tokens   *token.Manager       // verifies app tokens locally, without a call to the user role
+	Limits   *ratelimit.Registry  // per route class rate limits
+	Log      *slog.Logger
+	Metrics  *prometheus.Registry
+	Ready    func(context.Context) error // readiness of this process's dependencies
+	Listener net.Listener                // optional; otherwise Config.HTTPAddr is listened on
+}
+
+// Gateway serves HTTP.
+type Gateway struct {
+	cfg     config.Config
+	svc     Services
+	tokens  *token.Manager
+	limits  *ratelimit.Registry
+	log     *slog.Logger
+	ready   func(context.Context) error
+	trusted []netip.Prefix
+	h       *server.Hertz
+	static  *staticImages
+}
+
+var errRateLimited = errs.New(base.ErrCode_RateLimited, "too many requests; please slow down and try again shortly")
+
+// New builds the gateway and its routes; Run serves them.
+func New(d Deps) (*Gateway, error) {
+	g := &Gateway{
+		cfg:    d.Config,
+		svc:    d.Services,
+		tokens: d.Tokens,
+		limits: d.Limits,
+		log:    d.Log,
+		ready:  d.Ready,
+		static: newStaticImages(),
+	}
+	for _, s := range d.Config.HTTP.TrustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, err
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		g.trusted = append(g.trusted, p)
+	}
+	hopts := []hconfig.Option{
+		server.WithMaxRequestBodySize(int(d.Config.HTTP.MaxBodyBytes)),
+		server.WithMaxHeaderBytes(16 << 10),
+		server.WithReadTimeout(d.Config.HTTP.ReadTimeout),
+		server.WithWriteTimeout(d.Config.HTTP.WriteTimeout),
+		server.WithIdleTimeout(d.Config.HTTP.IdleTimeout),
+		server.WithExitWaitTime(d.Config.HTTP.ShutdownTimeout),
+		// api.md A.1: both path forms are served, never redirected.
+		server.WithRedirectTrailingSlash(false),
+		server.WithRedirectFixedPath(false),
+		server.WithHandleMethodNotAllowed(true),
+		server.WithDisablePrintRoute(true),
+	}
+	if d.Listener != nil {
+		hopts = append(hopts, server.WithListener(d.Listener))
+	} else {
+		hopts = append(hopts, server.WithHostPorts(d.Config.HTTPAddr))
+	}
+	g.h = server.New(hopts...)
+	g.h.Use(obs.RequestID(), obs.AccessLog(d.Log), obs.NewHTTPMetrics(d.Metrics).Middleware())
+	g.routes(d.Metrics)
+	return g, nil
+}
+
+// Run serves until Shutdown is called; it returns nil after a graceful shutdown.
+func (g *Gateway) Run() error {
+	err := g.h.Run()
+	if err != nil && !errors.Is(err, net.ErrClosed) && !strings.Contains(err.Error(), "closed") {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections and waits, up to the configured shutdown
+// timeout, for requests in flight to finish.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	return g.h.Shutdown(ctx)
+}
+
+// currentUser returns the id in the request's token, or 0 when there is no valid
+// token. It is for routes where logging in is optional.
+func (g *Gateway) currentUser(c *app.RequestContext) int64 {
+	t := param(c, "token")
+	if t == "" {
+		return 0
+	}
+	id, err := g.tokens.Verify(t)
+	if err != nil {
+		return 0
+	}
+	return id
+}
+
+// requireUser returns the id in the request's token, or an Unauthenticated error.
+func (g *Gateway) requireUser(ctx context.Context, c *app.RequestContext) (int64, error) {
+	t := param(c, "token")
+	if t == "" {
+		return 0, errs.New(base.ErrCode_Unauthenticated, "please log in first (token is missing)")
+	}
+	return g.tokens.Verify(t)
+}
+
+// allow applies the rate limit of a route class to key.
+func (g *Gateway) allow(ctx context.Context, c *app.RequestContext, class, key string) bool {
+	ok, _ := g.limits.Allow(class, key)
+	return ok
+}
+
+// clientIP is the caller's address: the socket peer, or the X-Forwarded-For hop
+// before our trusted proxies.
+func (g *Gateway) clientIP(c *app.RequestContext) string {
+	return ratelimit.ClientIP(c.RemoteAddr().String(), string(c.GetHeader("X-Forwarded-For")), g.trusted)
+}
+
+// baseURL is where clients reach this server: MDOUYIN_PUBLIC_URL, or the scheme and
+// Host of the request so a phone on the LAN gets reachable URLs.
+func (g *Gateway) baseURL(c *app.RequestContext) string {
+	if g.cfg.PublicURL != "" {
+		return strings.TrimRight(g.cfg.PublicURL, "/")
+	}
+	scheme := "http"
+	if string(c.GetHeader("X-Forwarded-Proto")) == "https" && g.fromTrustedProxy(c) {
+		scheme = "https"
+	}
+	host := string(c.Host())
+	if host == "" || !validHost(host) {
+		host = "localhost" + portOf(g.cfg.HTTPAddr)
+	}
+	return scheme + "://" + host
+}
+
+func (g *Gateway) fromTrustedProxy(c *app.RequestContext) bool {
+	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
+	if err != nil {
+		return false
+	}
+	for _, p := range g.trusted {
+		if p.Contains(ap.Addr().Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// mediaURL turns a stored reference into an absolute URL: absolute URLs pass
+// through, blob keys are served under /media/, and empty ones get fallback.
+func (g *Gateway) mediaURL(root, ref, fallback string) string {
+	switch {
+	case ref == "":
+		return root + fallback
+	case strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://"):
+		return ref
+	default:
+		return root + "/media/" + ref
+	}
+}
+
+// validHost accepts a Host header made of host-name and address characters only,
+// so a hostile header cannot inject anything into the URLs we build.
+func validHost(h string) bool {
+	if len(h) > 255 {
+		return false
+	}
+	for _, r := range h {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case r == '.' || r == '-' || r == ':' || r == '[' || r == ']':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func portOf(addr string) string {
+	if _, port, err := net.SplitHostPort(addr); err == nil && port != "80" {
+		return ":" + port
+	}
+	return ""
+}
+
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, ch := range b {
+		if 'A' <= ch && ch <= 'Z' {
+			b[i] = ch + 'a' - 'A'
+		}
+	}
+	return string(b)
+}

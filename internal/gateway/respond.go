@@ -1,0 +1,43 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/cloudwego/hertz/pkg/app"
+	"github.com/cloudwego/hertz/pkg/protocol/consts"
+
+	"github.com/mdouyin/mdouyin/internal/errs"
+	"github.com/mdouyin/mdouyin/internal/platform/obs"
+	"github.com/mdouyin/mdouyin/kitex_gen/base"
+)
+
+// internalMsg is all a client learns of an unexpected failure.
+const internalMsg = "something went wrong on our side; please try again"
+
+// ok writes a success answer: body's fields next to status_code 0.
+func ok(c *app.RequestContext, body map[string]any) {
+	body["status_code"] = 0
+	body["status_msg"] = ""
+	obs.SetOutcome(c, 0)
+	c.JSON(consts.StatusOK, body)
+}
+
+// fail writes an error answer with HTTP 200, as the app expects. body holds the
+// route's other keys with their empty values (the app reads them even on failure).
+// Business errors carry their code and message; anything else is logged here, once,
+// and answered with a generic message.
+func (g *Gateway) fail(ctx context.Context, c *app.RequestContext, err error, body map[string]any) {
+	if body == nil {
+		body = map[string]any{}
+	}
+	e, isBiz := errs.From(err)
+	if !isBiz {
+		g.log.ErrorContext(ctx, "request failed", "route", c.FullPath(), "request_id", obs.RequestIDFrom(ctx), "err", err)
+		e = errs.New(base.ErrCode_Internal, internalMsg)
+	}
+	body["status_code"] = int32(e.Code)
+	body["status_msg"] = e.Msg
+	obs.SetOutcome(c, int32(e.Code))
+	c.JSON(consts.StatusOK, body)
+}

@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/cloudwego/hertz/pkg/app"
+	"github.com/cloudwego/hertz/pkg/protocol/consts"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mdouyin/mdouyin/internal/errs"
+	"github.com/mdouyin/mdouyin/internal/platform/obs"
+	"github.com/mdouyin/mdouyin/kitex_gen/base"
+)
+
+// routes lists the whole HTTP API. Every app route is served with and without its
+// trailing slash (api.md A.1).
+func (g *Gateway) routes(metrics *prometheus.Registry) {
+	both := func(method, path string, h app.HandlerFunc) {
+		g.h.Handle(method, path, h)
+		g.h.Handle(method, path[:len(path)-1], h)
+	}
+	get, post := consts.MethodGet, consts.MethodPost
+
+	// A. The app's API.
+	both(get, "/douyin/feed/", g.notYet("video_list", "next_time"))
+	both(post, "/douyin/user/register/", g.register)
+	both(post, "/douyin/user/login/", g.login)
+	both(get, "/douyin/user/", g.userInfo)
+	both(post, "/douyin/publish/action/", g.notYet())
+	both(get, "/douyin/publish/list/", g.notYet("video_list"))
+	both(post, "/douyin/favorite/action/", g.notYet())
+	both(get, "/douyin/favorite/list/", g.notYet("video_list"))
+	both(post, "/douyin/comment/action/", g.notYet("comment"))
+	both(get, "/douyin/comment/list/", g.notYet("comment_list"))
+	both(post, "/douyin/relation/action/", g.notYet())
+	both(get, "/douyin/relation/follow/list/", g.notYet("user_list"))
+	both(get, "/douyin/relation/follower/list/", g.notYet("user_list"))
+	both(get, "/douyin/relation/friend/list/", g.notYet("user_list"))
+	both(post, "/douyin/message/action/", g.notYet())
+	both(get, "/douyin/message/chat/", g.notYet("message_list"))
+
+	// B. Comment platform extensions.
+	both(post, "/douyin/comment/like/", g.notYet())
+	both(post, "/douyin/comment/pin/", g.notYet())
+
+	// Generated default avatars and backgrounds.
+	g.h.GET("/static/avatar/:file", g.avatar)
+	g.h.GET("/static/background/:file", g.background)
+
+	// D. Operator endpoints.
+	g.h.GET("/healthz", g.healthz)
+	g.h.GET("/readyz", g.readyz)
+	g.h.GET("/metrics", obs.MetricsHandler(metrics))
+
+	g.h.NoRoute(func(ctx context.Context, c *app.RequestContext) {
+		c.JSON(consts.StatusNotFound, map[string]any{"status_code": int32(base.ErrCode_NotFound), "status_msg": "no such route"})
+	})
+	g.h.NoMethod(func(ctx context.Context, c *app.RequestContext) {
+		c.JSON(consts.StatusMethodNotAllowed, map[string]any{"status_code": int32(base.ErrCode_InvalidArgument), "status_msg": "method not allowed on this route"})
+	})
+}
+
+// notYet answers routes whose service is still being built: a clear non-zero
+// status, with the route's list keys present and empty so the app does not choke.
+func (g *Gateway) notYet(listKeys ...string) app.HandlerFunc {
+	return func(ctx context.Context, c *app.RequestContext) {
+		body := map[string]any{}
+		for _, k := range listKeys {
+			switch k {
+			case "next_time":
+				body[k] = 0
+			case "comment":
+				body[k] = nil
+			default:
+				body[k] = []any{}
+			}
+		}
+		g.fail(ctx, c, errs.ErrNotImplemented, body)
+	}
+}
+
+func (g *Gateway) healthz(ctx context.Context, c *app.RequestContext) {
+	c.JSON(consts.StatusOK, map[string]any{"status": "ok"})
+}
+
+func (g *Gateway) readyz(ctx context.Context, c *app.RequestContext) {
+	if g.ready != nil {
+		if err := g.ready(ctx); err != nil {
+			g.log.WarnContext(ctx, "not ready", "err", err)
+			c.JSON(consts.StatusServiceUnavailable, map[string]any{"status": "unavailable"})
+			return
+		}
+	}
+	c.JSON(consts.StatusOK, map[string]any{"status": "ready"})
+}

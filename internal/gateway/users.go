@@ -1,0 +1,160 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/cloudwego/hertz/pkg/app"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mdouyin/mdouyin/internal/errs"
+	"github.com/mdouyin/mdouyin/kitex_gen/base"
+	"github.com/mdouyin/mdouyin/kitex_gen/favorite"
+	"github.com/mdouyin/mdouyin/kitex_gen/relation"
+	"github.com/mdouyin/mdouyin/kitex_gen/user"
+	"github.com/mdouyin/mdouyin/kitex_gen/video"
+)
+
+// User is the app's User object: all eleven keys, always.
+type User struct {
+	ID              int64  `json:"id"`
+	Name            string `json:"name"`
+	FollowCount     int64  `json:"follow_count"`
+	FollowerCount   int64  `json:"follower_count"`
+	IsFollow        bool   `json:"is_follow"`
+	Avatar          string `json:"avatar"`
+	BackgroundImage string `json:"background_image"`
+	Signature       string `json:"signature"`
+	TotalFavorited  int64  `json:"total_favorited"`
+	WorkCount       int64  `json:"work_count"`
+	FavoriteCount   int64  `json:"favorite_count"`
+}
+
+// authBody is what register and login answer, on failure too.
+func authBody(id int64, token string) map[string]any {
+	return map[string]any{"user_id": id, "token": token}
+}
+
+func (g *Gateway) register(ctx context.Context, c *app.RequestContext) {
+	name, pw := param(c, "username"), param(c, "password")
+	if !g.allow(ctx, c, "register", "ip:"+g.clientIP(c)) {
+		g.fail(ctx, c, errRateLimited, authBody(0, ""))
+		return
+	}
+	resp, err := g.svc.User.Register(ctx, &user.RegisterRequest{Username: name, Password: pw})
+	if err != nil {
+		g.fail(ctx, c, err, authBody(0, ""))
+		return
+	}
+	ok(c, authBody(resp.UserId, resp.Token))
+}
+
+func (g *Gateway) login(ctx context.Context, c *app.RequestContext) {
+	name, pw := param(c, "username"), param(c, "password")
+	// Limit per client address and per account, so neither a flood from one
+	// address nor a spread-out guessing attack on one account gets far.
+	if !g.allow(ctx, c, "login", "ip:"+g.clientIP(c)) || !g.allow(ctx, c, "account", "name:"+accountKey(name)) {
+		g.fail(ctx, c, errRateLimited, authBody(0, ""))
+		return
+	}
+	resp, err := g.svc.User.Login(ctx, &user.LoginRequest{Username: name, Password: pw})
+	if err != nil {
+		g.fail(ctx, c, err, authBody(0, ""))
+		return
+	}
+	ok(c, authBody(resp.UserId, resp.Token))
+}
+
+// accountKey bounds the rate-limit key for a username so hostile input cannot
+// grow keys without limit; names longer than allowed fail validation anyway.
+func accountKey(name string) string {
+	if len(name) > 128 {
+		name = name[:128]
+	}
+	return lowerASCII(name)
+}
+
+func (g *Gateway) userInfo(ctx context.Context, c *app.RequestContext) {
+	fail := map[string]any{"user": nil}
+	viewer, err := g.requireUser(ctx, c)
+	if err != nil {
+		g.fail(ctx, c, err, fail)
+		return
+	}
+	id, err := parseOptionalID("user_id", param(c, "user_id"))
+	if err != nil {
+		g.fail(ctx, c, err, fail)
+		return
+	}
+	if id == 0 {
+		id = viewer
+	}
+	users, err := g.users(ctx, c, viewer, []int64{id})
+	if err != nil {
+		g.fail(ctx, c, err, fail)
+		return
+	}
+	u, found := users[id]
+	if !found {
+		g.fail(ctx, c, errs.New(base.ErrCode_UserNotFound, "user not found"), fail)
+		return
+	}
+	ok(c, map[string]any{"user": u})
+}
+
+// users assembles the app's User objects for ids as seen by viewer (0: anonymous),
+// joining the profile from the user role with counts from the relation, favorite
+// and video roles. Ids without an account are left out.
+func (g *Gateway) users(ctx context.Context, c *app.RequestContext, viewer int64, ids []int64) (map[int64]*User, error) {
+	var (
+		profiles map[int64]*base.Profile
+		rel      map[int64]*relation.UserStats
+		fav      map[int64]*favorite.UserStats
+		works    map[int64]int64
+	)
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.Go(func() error {
+		r, err := g.svc.User.GetProfiles(ectx, &user.GetProfilesRequest{UserIds: ids})
+		profiles = r.GetProfiles()
+		return err
+	})
+	eg.Go(func() error {
+		r, err := g.svc.Relation.UserStats(ectx, &relation.UserStatsRequest{ViewerId: viewer, UserIds: ids})
+		rel = r.GetStats()
+		return err
+	})
+	eg.Go(func() error {
+		r, err := g.svc.Favorite.UserStats(ectx, &favorite.UserStatsRequest{UserIds: ids})
+		fav = r.GetStats()
+		return err
+	})
+	eg.Go(func() error {
+		r, err := g.svc.Video.WorkCounts(ectx, &video.WorkCountsRequest{UserIds: ids})
+		works = r.GetCounts()
+		return err
+	})
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	root := g.baseURL(c)
+	out := make(map[int64]*User, len(profiles))
+	for id, p := range profiles {
+		u := &User{
+			ID:              id,
+			Name:            p.Name,
+			Avatar:          g.mediaURL(root, p.Avatar, "/static/avatar/"+strconv.FormatInt(id, 10)+".png"),
+			BackgroundImage: g.mediaURL(root, p.BackgroundImage, fmt.Sprintf("/static/background/%d.png", id%backgroundCount)),
+			Signature:       p.Signature,
+			WorkCount:       works[id],
+		}
+		if r := rel[id]; r != nil {
+			u.FollowCount, u.FollowerCount, u.IsFollow = r.FollowCount, r.FollowerCount, r.IsFollow && viewer != id
+		}
+		if f := fav[id]; f != nil {
+			u.FavoriteCount, u.TotalFavorited = f.FavoriteCount, f.TotalFavorited
+		}
+		out[id] = u
+	}
+	return out, nil
+}
