@@ -51,6 +51,9 @@ type Deps struct {
 	Metrics  *prometheus.Registry
 	Ready    func(context.Context) error // readiness of this process's dependencies
 	Listener net.Listener                // optional; otherwise Config.HTTPAddr is listened on
+	// OpsOnly serves just the operator endpoints, for processes that run a
+	// service role and no API.
+	OpsOnly bool
 }
 
 // Gateway serves HTTP.
@@ -110,7 +113,11 @@ func New(d Deps) (*Gateway, error) {
 	}
 	g.h = server.New(hopts...)
 	g.h.Use(obs.RequestID(), obs.AccessLog(d.Log), obs.NewHTTPMetrics(d.Metrics).Middleware())
-	g.routes(d.Metrics)
+	if d.OpsOnly {
+		g.opsRoutes(d.Metrics)
+	} else {
+		g.routes(d.Metrics)
+	}
 	return g, nil
 }
 

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"log/slog"
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/protocol/consts"

@@ -47,7 +47,11 @@ func (g *Gateway) routes(metrics *prometheus.Registry) {
 	g.h.GET("/static/avatar/:file", g.avatar)
 	g.h.GET("/static/background/:file", g.background)
 
-	// D. Operator endpoints.
+	g.opsRoutes(metrics)
+}
+
+// opsRoutes are the operator endpoints (api.md D) that every process serves.
+func (g *Gateway) opsRoutes(metrics *prometheus.Registry) {
 	g.h.GET("/healthz", g.healthz)
 	g.h.GET("/readyz", g.readyz)
 	g.h.GET("/metrics", obs.MetricsHandler(metrics))

@@ -14,11 +14,11 @@
 //
 // Uniqueness rests on the node number: one node number must belong to one Generator
 // at a time, and after its holder stops it must not be handed to another process
-// until the wall clock has passed the old holder's logical clock, which is at most
-// MaxAhead (10 s by default) plus one second ahead of the wall clock. The etcd lease
-// that hands out node numbers in a cluster, or the configured node in one process,
-// is responsible for that; this package only guarantees uniqueness within one
-// Generator.
+// until the wall clock has passed the old holder's logical clock, which runs at most
+// the max-ahead limit (WithMaxAhead, 10 s by default) plus one second ahead of the
+// wall clock. The etcd lease that hands out node numbers in a cluster, or the
+// configured node in one process, is responsible for that; this package only
+// guarantees uniqueness within one Generator.
 package idgen
 
 import (
@@ -63,9 +63,9 @@ const MaxNode = 1<<nodeBits - 1
 const DefaultMaxAhead = 10 * time.Second
 
 // ErrTooFarAhead is returned by Next when issuing another id would put its logical
-// clock more than MaxAhead ahead of the wall clock: either more ids were asked for
-// than the node can issue for a sustained period, or the wall clock stepped back
-// further than MaxAhead. The returned error also carries an errs.Error with code
+// clock more than the max-ahead limit ahead of the wall clock: either more ids were
+// asked for than the node can issue for a sustained period, or the wall clock
+// stepped back further than that limit. The returned error also carries an errs.Error with code
 // Unavailable, so a request that hits it tells the client to try again rather than
 // reporting an internal failure.
 var ErrTooFarAhead = errors.New("idgen: logical clock too far ahead of the wall clock")
@@ -148,17 +148,21 @@ func (g *Generator) Node() int { return int(g.node) }
 // second, so its logical clock may run ahead of the wall clock; when the wall clock
 // steps backwards it keeps counting in the last second it issued. Either way it never
 // reissues an id and never goes backwards. Once the logical clock would be more than
-// MaxAhead ahead of the wall clock it returns an error wrapping ErrTooFarAhead:
-// failing fast lets an overloaded caller shed the request instead of queueing behind
-// a clock that may be minutes wrong.
+// the max-ahead limit (WithMaxAhead) ahead of the wall clock, it returns an error
+// wrapping ErrTooFarAhead: failing fast lets an overloaded caller shed the request
+// instead of queueing behind a clock that may be minutes wrong.
 //
 // Next is lock-free: one clock read and, without contention, one compare-and-swap.
-// Under contention it measured about twice as fast as a mutex.
+// Alone it costs the same as a mutex (the clock read dominates); under contention
+// it measured 1.3 to 2 times faster.
 func (g *Generator) Next() (int64, error) {
 	now, err := seconds(g.now())
 	if err != nil {
 		return 0, err
 	}
+	// checked is the state after whose loading now was last read. A state uses
+	// only its low 45 bits, so the initial all-ones value matches none.
+	checked := ^uint64(0)
 	for {
 		old := g.state.Load()
 		sec, seq := int64(old>>seqBits), int64(old&seqMask)
@@ -171,6 +175,18 @@ func (g *Generator) Next() (int64, error) {
 			sec, seq = sec+1, 0
 		}
 		if sec-now > g.maxAhead {
+			// The reading may be stale: this goroutine can have been descheduled
+			// while others moved the state on. Only a reading taken after this
+			// state was loaded proves the clock really is behind. Each retry
+			// here follows progress by another caller, so the loop stays
+			// lock-free.
+			if checked != old {
+				checked = old
+				if now, err = seconds(g.now()); err != nil {
+					return 0, err
+				}
+				continue
+			}
 			return 0, fmt.Errorf("%w: %d s ahead (%w)", ErrTooFarAhead, sec-now,
 				errs.New(base.ErrCode_Unavailable, "server busy, try again"))
 		}

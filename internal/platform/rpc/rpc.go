@@ -3,6 +3,7 @@
 package rpc
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"time"
@@ -14,19 +15,30 @@ import (
 	"github.com/cloudwego/kitex/transport"
 )
 
-// ServerOptions are the options of a role's Kitex server listening on addr. TTHeader
-// carries business status errors (errs.Error) to the caller.
-func ServerOptions(role, addr string) ([]server.Option, error) {
-	tcp, err := net.ResolveTCPAddr("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("rpc: %s listen address %q: %w", role, addr, err)
-	}
+// ServerOptions are the options of a role's Kitex server on ln. TTHeader carries
+// business status errors (errs.Error) to the caller. The server stops, draining
+// calls in flight, when ctx ends; signals are the caller's business, not Kitex's.
+func ServerOptions(ctx context.Context, role string, ln net.Listener) []server.Option {
 	return []server.Option{
-		server.WithServiceAddr(tcp),
+		server.WithListener(ln),
+		server.WithExitSignal(func() <-chan error {
+			ch := make(chan error, 1)
+			go func() { <-ctx.Done(); ch <- nil }()
+			return ch
+		}),
 		server.WithMetaHandler(transmeta.ServerTTHeaderHandler),
 		server.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: role}),
 		server.WithExitWaitTime(5 * time.Second),
-	}, nil
+	}
+}
+
+// Listen opens the TCP listener of a role's Kitex server.
+func Listen(role, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: %s cannot listen on %q: %w", role, addr, err)
+	}
+	return ln, nil
 }
 
 // ClientOptions are the options of a Kitex client that reaches role at the given

@@ -1,0 +1,39 @@
+# mdouyin: `make run` serves everything on :8080; `make test` runs every test.
+GO      ?= go
+KITEX   := $(GO) tool -modfile=tools/go.mod kitex
+MODULE  := github.com/mdouyin/mdouyin
+IDL     := base user video favorite relation message comment
+BIN     := bin/mdouyin
+
+.PHONY: help run build test vet unit race gen gen-check deps tidy
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+run: deps build ## Serve every role in one process on :8080 (data in ./data).
+	./$(BIN)
+
+build: ## Build bin/mdouyin.
+	$(GO) build -o $(BIN) ./cmd/mdouyin
+
+deps: ## Install what `make run` needs on Debian (ffmpeg), if missing.
+	@scripts/ensure-ffmpeg.sh || echo "warning: ffmpeg is missing; video uploads will be refused until it is installed" >&2
+
+test: gen-check vet unit ## Check generated code, vet, and run every test.
+
+vet: ## go vet and gofmt.
+	$(GO) vet ./...
+	@out=$$(gofmt -l cmd internal test); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+unit: ## Run the tests (the MDOUYIN_TEST_* variables add MariaDB, Redis and NATS).
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+gen: ## Regenerate kitex_gen/ from idl/ with the pinned Kitex.
+	rm -rf kitex_gen
+	@for f in $(IDL); do $(KITEX) -module $(MODULE) -gen-path kitex_gen idl/$$f.thrift || exit 1; done
+
+gen-check: ## Fail if kitex_gen/ is not what `make gen` produces from idl/.
+	@tmp=$$(mktemp -d) && cp -r kitex_gen $$tmp/before && $(MAKE) --no-print-directory -s gen >/dev/null \
+	  && if diff -r $$tmp/before kitex_gen >/dev/null; then rm -rf $$tmp; echo "kitex_gen is current"; \
+	  else diff -r $$tmp/before kitex_gen | head -20; rm -rf kitex_gen && mv $$tmp/before kitex_gen; rm -rf $$tmp; \
+	       echo "kitex_gen is stale: run make gen and commit"; exit 1; fi

@@ -1,0 +1,195 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mdouyin/mdouyin/internal/config"
+	"github.com/mdouyin/mdouyin/internal/platform/blob"
+	"github.com/mdouyin/mdouyin/internal/platform/cache"
+	"github.com/mdouyin/mdouyin/internal/platform/db"
+	"github.com/mdouyin/mdouyin/internal/platform/idgen"
+	"github.com/mdouyin/mdouyin/internal/platform/mq"
+	"github.com/mdouyin/mdouyin/internal/platform/obs"
+)
+
+// platform is what the roles of one process share: storage, caches, events, media,
+// ids and metrics, picked by configuration. It knows nothing of business rules.
+type platform struct {
+	cfg     config.Config
+	log     *slog.Logger
+	metrics *prometheus.Registry
+	ids     *idgen.Generator
+	cache   cache.Cache
+	blobs   blob.Store
+	bus     *mq.Bus
+	nats    *mq.Embedded
+
+	mu  sync.Mutex
+	dbs map[string]*db.DB // by file (SQLite) or "shared" (MySQL)
+
+	closers []func()
+}
+
+func openPlatform(ctx context.Context, cfg config.Config, log *slog.Logger) (p *platform, err error) {
+	p = &platform{cfg: cfg, log: log, metrics: obs.NewRegistry(), dbs: map[string]*db.DB{}}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if p.ids, err = idgen.New(cfg.Node); err != nil {
+		return nil, err
+	}
+
+	switch cfg.Cache.Driver {
+	case "redis":
+		client, err := cache.DialRedis(ctx, cfg.Cache.RedisAddr, cfg.Cache.RedisPassword, cfg.Cache.RedisDB)
+		if err != nil {
+			return nil, err
+		}
+		p.closers = append(p.closers, func() { client.Close() })
+		p.cache = cache.NewRedis(client, "mdouyin:")
+	default:
+		p.cache = cache.NewLocal(cfg.Cache.LocalEntries)
+	}
+
+	switch cfg.Events.Driver {
+	case "nats":
+		if p.bus, err = mq.Connect(ctx, cfg.Events.NATSURL, mq.WithName("mdouyin"), mq.WithLogger(log)); err != nil {
+			return nil, err
+		}
+	default:
+		if p.nats, err = mq.StartEmbedded(ctx, mq.EmbeddedOptions{StoreDir: filepath.Join(cfg.DataDir, "nats"), Logger: log}); err != nil {
+			return nil, err
+		}
+		p.closers = append(p.closers, p.nats.Shutdown)
+		if p.bus, err = p.nats.Connect(ctx, mq.WithName("mdouyin"), mq.WithLogger(log)); err != nil {
+			return nil, err
+		}
+	}
+	p.closers = append(p.closers, p.bus.Close)
+
+	if p.blobs, err = blob.NewLocal(cfg.BlobDir()); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// DB returns the database of a service, opening it on first use: with SQLite a
+// file of its own under the data directory (no role reads another's tables, and
+// separate files do not contend for one write lock), with MySQL the shared database.
+func (p *platform) DB(ctx context.Context, service string) (*db.DB, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key, o := "shared", db.Options{Driver: db.MySQL, DSN: p.cfg.Database.DSN}
+	if p.cfg.Database.Driver == "sqlite" {
+		key = service
+		o = db.Options{Driver: db.SQLite, DSN: filepath.Join(p.cfg.DataDir, "db", service+".db")}
+	}
+	if d, ok := p.dbs[key]; ok {
+		return d, nil
+	}
+	d, err := db.Open(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	p.dbs[key] = d
+	return d, nil
+}
+
+// Ready reports whether every dependency this process opened answers.
+func (p *platform) Ready(ctx context.Context) error {
+	p.mu.Lock()
+	dbs := make([]*db.DB, 0, len(p.dbs))
+	for _, d := range p.dbs {
+		dbs = append(dbs, d)
+	}
+	p.mu.Unlock()
+	for _, d := range dbs {
+		if err := d.PingContext(ctx); err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+	}
+	if p.bus != nil {
+		if err := p.bus.Ready(ctx); err != nil {
+			return fmt.Errorf("events: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close releases everything in the reverse order of opening.
+func (p *platform) Close() {
+	p.mu.Lock()
+	for _, d := range p.dbs {
+		d.Close()
+	}
+	p.dbs = map[string]*db.DB{}
+	p.mu.Unlock()
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
+	}
+	p.closers = nil
+}
+
+// jwtSecret returns the configured token secret or, in one process, the one kept in
+// the data directory, generating it on first start so nobody has to invent one.
+func jwtSecret(cfg config.Config, log *slog.Logger) (string, error) {
+	if cfg.JWT.Secret != "" {
+		return cfg.JWT.Secret, nil
+	}
+	path := filepath.Join(cfg.DataDir, "jwt.secret")
+	raw, err := os.ReadFile(path)
+	if err == nil {
+		if s := strings.TrimSpace(string(raw)); len(s) >= 32 {
+			return s, nil
+		}
+		return "", fmt.Errorf("%s holds a secret shorter than 32 bytes; remove it to generate a new one", path)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	s := hex.EncodeToString(b)
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return "", err
+	}
+	// O_EXCL: if two processes race, one wins and the other reads the winner's secret.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return jwtSecret(cfg, log)
+	}
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	log.Info("generated a token secret", "path", path)
+	return s, nil
+}
