@@ -278,9 +278,10 @@ func quoteMySQLIdent(name string) string {
 // transaction is rolled back before the panic continues, so the connection goes back to the
 // pool clean.
 //
-// On SQLite the transaction takes the write lock at BEGIN (see Open). fn must not be retried
-// blindly by callers: InTx is for work that is either idempotent by key or reported to the
-// user as failed.
+// On SQLite the transaction takes the write lock at BEGIN (see Open), so transactions run
+// one at a time; a read-only transaction that must not wait for writers can use
+// BeginTx with sql.TxOptions{ReadOnly: true}, which the driver starts deferred. InTx never
+// retries: only the caller knows whether running fn twice is safe.
 func (db *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
