@@ -31,7 +31,7 @@ func parseID(name, s string) (int64, error) {
 	if s == "" {
 		return 0, errs.InvalidArgument("%s is required", name)
 	}
-	if len(s) > 32 {
+	if len(s) > 32 || strings.Trim(s, "0123456789.eE+") != "" {
 		return 0, errs.InvalidArgument("%s is not a valid id", name)
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {

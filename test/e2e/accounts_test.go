@@ -235,7 +235,7 @@ func TestTokensRejected(t *testing.T) {
 		"expired":       expired,
 		"admin token":   adminToken,
 		"truncated":     a.Token[:len(a.Token)-5],
-		"huge":          strings.Repeat("a", 100_000),
+		"huge":          strings.Repeat("a", 8000),
 		"signature cut": parts[0] + "." + parts[1] + ".",
 	} {
 		r := call(t, http.MethodGet, "/douyin/user/", url.Values{"token": {tok}})

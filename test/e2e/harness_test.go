@@ -89,6 +89,8 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
+	// Hertz waits for keep-alive connections during a graceful shutdown; close ours.
+	client.CloseIdleConnections()
 	cancel()
 	if err := <-done; err != nil {
 		fmt.Fprintln(os.Stderr, "server stopped with:", err)

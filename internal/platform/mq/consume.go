@@ -65,10 +65,10 @@ type Handler func(ctx context.Context, m Msg) error
 
 // Subscription is a running consumer.
 type Subscription interface {
-	// Stop stops fetching, hands unprocessed buffered messages back to the
-	// server for immediate redelivery and waits for in-flight handlers to
-	// return. It must not be called from a handler, which would wait for
-	// itself. It is safe to call more than once.
+	// Stop stops fetching and waits for running handlers to return. A
+	// message that arrives while it stops is handed back to the server for
+	// redelivery elsewhere. It must not be called from a handler, which
+	// would wait for itself. It is safe to call more than once.
 	Stop()
 }
 
@@ -77,21 +77,27 @@ const (
 	defaultMaxRetryDelay = time.Minute
 	ackTimeout           = 5 * time.Second
 
-	// pullExpiry is how long one pull request waits at the server. A stopped
-	// subscription's request outlives it by up to this long (there is no way
-	// to withdraw one), so it is kept short; idle, it costs one request per
-	// pullExpiry and a heartbeat per half of it.
+	// pullExpiry is how long one fetch waits at the server for messages. A
+	// fetch cut short by Stop stays on the server until then (there is no
+	// way to withdraw one), so it is kept short; an idle consumer sends one
+	// fetch per pullExpiry.
 	pullExpiry = 5 * time.Second
 
-	// drainGrace is how long Stop waits for buffered messages to come out of
-	// the iterator (beyond in-flight handlers, which it always waits for).
-	drainGrace = 2 * time.Second
+	// fetchRetryDelay spaces out fetches that fail (server unreachable,
+	// consumer deleted) so a broken subscription does not spin.
+	fetchRetryDelay = time.Second
 )
 
 // Consume creates or updates the durable consumer described by spec and runs
 // handler for each message until Stop, Bus.Close or the end of ctx. The
 // handler's context is ctx, so cancelling ctx also tells running handlers to
 // give up (their messages are then redelivered), while Stop lets them finish.
+//
+// Messages are fetched only for idle handlers, never read ahead into a
+// client-side buffer: a buffered message's AckWait runs while it waits, so a
+// slow handler would get the messages behind it redelivered. The cost is a
+// round trip per fetch, which is small beside a handler that writes to a
+// database.
 //
 // Acknowledgements wait for the server's confirmation, so once a handler has
 // returned nil and the next message has started, the message is not delivered
@@ -113,34 +119,19 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, handler Handler) (
 		return nil, fmt.Errorf("mq: consumer %s on %s: %w", spec.Durable, spec.Stream, err)
 	}
 
-	workers := max(spec.Concurrency, 1)
-	// A small client-side buffer keeps Stop quick (buffered messages are
-	// handed back) while still batching pulls.
-	batch := max(16, 2*workers)
-	if spec.MaxAckPending > 0 {
-		batch = min(batch, spec.MaxAckPending)
-	}
-	it, err := cons.Messages(
-		jetstream.PullMaxMessages(batch),
-		jetstream.PullExpiry(pullExpiry),
-		jetstream.WithMessagesErrOnMissingHeartbeat(false),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("mq: consumer %s on %s: %w", spec.Durable, spec.Stream, err)
-	}
-
-	ackWait := cons.CachedInfo().Config.AckWait
-	nextCtx, cancelNext := context.WithCancel(context.Background())
+	fetchCtx, cancelFetch := context.WithCancel(context.Background())
 	s := &subscription{
-		bus:        b,
-		it:         it,
-		handler:    handler,
-		spec:       spec,
-		ackWait:    ackWait,
-		log:        b.log.With("stream", spec.Stream, "consumer", spec.Durable),
-		stopping:   make(chan struct{}),
-		nextCtx:    nextCtx,
-		cancelNext: cancelNext,
+		bus:         b,
+		cons:        cons,
+		handler:     handler,
+		spec:        spec,
+		workers:     max(spec.Concurrency, 1),
+		ackWait:     cons.CachedInfo().Config.AckWait,
+		log:         b.log.With("stream", spec.Stream, "consumer", spec.Durable),
+		stopping:    make(chan struct{}),
+		done:        make(chan struct{}),
+		fetchCtx:    fetchCtx,
+		cancelFetch: cancelFetch,
 	}
 	if s.spec.RetryDelay <= 0 {
 		s.spec.RetryDelay = defaultRetryDelay
@@ -152,17 +143,13 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, handler Handler) (
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		it.Stop()
-		cancelNext()
+		cancelFetch()
 		return nil, errors.New("mq: bus is closed")
 	}
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
 
-	s.workers.Add(workers)
-	for range workers {
-		go s.work(ctx)
-	}
+	go s.run(ctx)
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -173,25 +160,26 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, handler Handler) (
 	return s, nil
 }
 
-// subscription runs workers that each take the next message from one shared
-// iterator, so with one worker messages are handled strictly one at a time.
+// subscription fetches as many messages as it has idle handlers and runs
+// each in its own goroutine; with one handler, messages are handled strictly
+// one after another in the order the server delivers them.
 type subscription struct {
 	bus     *Bus
-	it      jetstream.MessagesContext
+	cons    jetstream.Consumer
 	handler Handler
 	spec    ConsumerSpec
+	workers int
 	ackWait time.Duration
 	log     *slog.Logger
 
 	stopOnce sync.Once
 	stopped  atomic.Bool
-	stopping chan struct{}
-	workers  sync.WaitGroup
-	// nextCtx bounds the wait for buffered messages after Stop: draining
-	// needs a round trip to the server, which never comes while the
-	// connection is down.
-	nextCtx    context.Context
-	cancelNext context.CancelFunc
+	stopping chan struct{} // closed when Stop begins
+	done     chan struct{} // closed when run has returned and handlers finished
+	// fetchCtx ends the outstanding fetch when Stop begins, rather than
+	// waiting for it to expire.
+	fetchCtx    context.Context
+	cancelFetch context.CancelFunc
 
 	handBackMu sync.Mutex
 	handBack   []jetstream.Msg
@@ -201,36 +189,91 @@ func (s *subscription) Stop() {
 	s.stopOnce.Do(func() {
 		s.stopped.Store(true)
 		close(s.stopping)
-		// Drain, not Stop: buffered messages still come out of Next, and
-		// work hands them back with a Nak instead of leaving them to time
-		// out after AckWait.
-		s.it.Drain()
-		if !s.bus.nc.IsConnected() {
-			// Nothing more will arrive and nothing could be handed back.
-			s.cancelNext()
-		}
-		done := make(chan struct{})
-		go func() { s.workers.Wait(); close(done) }()
-		grace := time.NewTimer(drainGrace)
-		select {
-		case <-done:
-		case <-grace.C:
-			s.cancelNext()
-			<-done
-		}
-		grace.Stop()
-		s.cancelNext()
-		s.handBackBuffered()
+		s.cancelFetch()
+		<-s.done
+		s.handBackUnhandled()
 		s.bus.mu.Lock()
 		delete(s.bus.subs, s)
 		s.bus.mu.Unlock()
 	})
 }
 
-// handBackBuffered returns the messages that were buffered but not handled
-// when Stop began, so another subscription gets them without waiting for
-// AckWait. It runs after the iterator has unsubscribed; a Nak sent while our
-// own pull request was still served would only bring the message back to us.
+func (s *subscription) run(ctx context.Context) {
+	var handlers sync.WaitGroup
+	defer close(s.done)
+	defer handlers.Wait()
+
+	busy := make(chan struct{}, s.workers) // one token per running handler
+	for {
+		// Wait for an idle handler, then claim every other idle one.
+		select {
+		case busy <- struct{}{}:
+		case <-s.stopping:
+			return
+		}
+		n := 1
+	claim:
+		for n < s.workers {
+			select {
+			case busy <- struct{}{}:
+				n++
+			default:
+				break claim
+			}
+		}
+
+		started, err := s.fetch(ctx, n, func(jm jetstream.Msg) {
+			handlers.Go(func() {
+				defer func() { <-busy }()
+				s.handle(ctx, jm)
+			})
+		})
+		for range n - started {
+			<-busy
+		}
+		if err != nil && !s.stopped.Load() {
+			s.log.Error("fetching messages failed", "err", err)
+			select {
+			case <-time.After(fetchRetryDelay):
+			case <-s.stopping:
+				return
+			}
+		}
+	}
+}
+
+// fetch asks the server for up to n messages, waiting at most pullExpiry,
+// and passes each to start as it arrives. Messages arriving after Stop began
+// are kept for handBackUnhandled instead. It reports how many it started.
+func (s *subscription) fetch(ctx context.Context, n int, start func(jetstream.Msg)) (int, error) {
+	fctx, cancel := context.WithTimeout(s.fetchCtx, pullExpiry)
+	defer cancel()
+	batch, err := s.cons.Fetch(n, jetstream.FetchContext(fctx))
+	if err != nil {
+		return 0, err
+	}
+	started := 0
+	for jm := range batch.Messages() {
+		if s.stopped.Load() {
+			s.handBackMu.Lock()
+			s.handBack = append(s.handBack, jm)
+			s.handBackMu.Unlock()
+			continue
+		}
+		start(jm)
+		started++
+	}
+	err = batch.Error()
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		err = nil // Stop, or an idle fetch that expired.
+	}
+	return started, err
+}
+
+// handBackUnhandled returns the messages that arrived after Stop began, so
+// another subscription gets them without waiting for AckWait. It runs after
+// the fetch has ended; a Nak sent while our own pull request was still served
+// would only bring the message back to us.
 //
 // Older servers (Debian's 2.9 among them) mishandle a redelivery that meets
 // a pull request whose subscriber is gone, and our own request stays on the
@@ -239,7 +282,7 @@ func (s *subscription) Stop() {
 // delivery count of 1. nats-server fixed this in the 2.10 series (PRs #5305
 // and #5338); servers before 2.11 are treated as affected, and the hand-back
 // is delayed until our request has expired.
-func (s *subscription) handBackBuffered() {
+func (s *subscription) handBackUnhandled() {
 	s.handBackMu.Lock()
 	msgs := s.handBack
 	s.handBack = nil
@@ -253,7 +296,7 @@ func (s *subscription) handBackBuffered() {
 	}
 	for _, jm := range msgs {
 		if err := jm.NakWithDelay(delay); err != nil {
-			s.log.Warn("could not hand back a buffered message; it will be redelivered after AckWait", "err", err)
+			s.log.Warn("could not hand back a message; it will be redelivered after AckWait", "err", err)
 		}
 	}
 }
@@ -267,28 +310,6 @@ func serverAtLeast(version string, major, minor int) bool {
 		return false
 	}
 	return ma > major || (ma == major && mi >= minor)
-}
-
-func (s *subscription) work(ctx context.Context) {
-	defer s.workers.Done()
-	for {
-		jm, err := s.it.Next(jetstream.NextContext(s.nextCtx))
-		if err != nil {
-			if !errors.Is(err, jetstream.ErrMsgIteratorClosed) && !s.stopped.Load() {
-				// The consumer was deleted or the request was refused; the
-				// iterator is finished either way.
-				s.log.Error("consumer stopped receiving", "err", err)
-			}
-			return
-		}
-		if s.stopped.Load() {
-			s.handBackMu.Lock()
-			s.handBack = append(s.handBack, jm)
-			s.handBackMu.Unlock()
-			continue
-		}
-		s.handle(ctx, jm)
-	}
 }
 
 func (s *subscription) handle(ctx context.Context, jm jetstream.Msg) {

@@ -155,8 +155,8 @@ func testResume(t *testing.T, b *Bus) {
 	}
 	spec := ConsumerSpec{Stream: name, Durable: "d"}
 
-	// First run: handle messages 1..3, and stop while 3 is in flight, so the
-	// rest of the client's buffer is handed back.
+	// First run: handle messages 1..3 and stop while 3 is in flight; Stop
+	// must wait for it, and 4 and 5 must stay for the next run.
 	first := make(chan Msg, 5)
 	reached, release := make(chan struct{}), make(chan struct{})
 	sub, err := b.Consume(t.Context(), spec, func(_ context.Context, m Msg) error {
@@ -286,6 +286,15 @@ func testSlowHandler(t *testing.T, b *Bus) {
 		}
 	}
 	waitSettled(t, b, name, "d", 2)
+	// A redelivery may sit unseen in the client's buffer; the server's
+	// count of deliveries cannot hide it.
+	c, err := b.js.Consumer(t.Context(), name, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := c.CachedInfo().Delivered.Consumer; n != 2 {
+		t.Fatalf("server made %d deliveries of 2 messages: the slow one was redelivered", n)
+	}
 }
 
 func testEnsureUpdates(t *testing.T, b *Bus) {
