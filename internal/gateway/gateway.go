@@ -5,14 +5,17 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/app/server"
 	hconfig "github.com/cloudwego/hertz/pkg/common/config"
+	"github.com/cloudwego/hertz/pkg/network/standard"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mdouyin/mdouyin/internal/config"
@@ -45,8 +48,8 @@ type Services struct {
 type Deps struct {
 	Config   config.Config
 	Services Services
-	Tokens   *token.Manager       // verifies app tokens locally, without a call to the user role
-	Limits   *ratelimit.Registry  // per route class rate limits
+	Tokens   *token.Manager      // verifies app tokens locally, without a call to the user role
+	Limits   *ratelimit.Registry // per route class rate limits
 	Log      *slog.Logger
 	Metrics  *prometheus.Registry
 	Ready    func(context.Context) error // readiness of this process's dependencies
@@ -67,6 +70,7 @@ type Gateway struct {
 	trusted []netip.Prefix
 	h       *server.Hertz
 	static  *staticImages
+	ln      *drainListener
 }
 
 var errRateLimited = errs.New(base.ErrCode_RateLimited, "too many requests; please slow down and try again shortly")
@@ -105,12 +109,19 @@ func New(d Deps) (*Gateway, error) {
 		server.WithRedirectFixedPath(false),
 		server.WithHandleMethodNotAllowed(true),
 		server.WithDisablePrintRoute(true),
+		// Go's own network stack: it accepts our listener (netpoll needs a raw
+		// TCP listener), which lets Shutdown end idle keep-alive connections.
+		server.WithTransport(standard.NewTransporter),
 	}
-	if d.Listener != nil {
-		hopts = append(hopts, server.WithListener(d.Listener))
-	} else {
-		hopts = append(hopts, server.WithHostPorts(d.Config.HTTPAddr))
+	ln := d.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", d.Config.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("gateway: cannot listen on %s: %w", d.Config.HTTPAddr, err)
+		}
 	}
+	g.ln = newDrainListener(ln)
+	hopts = append(hopts, server.WithListener(g.ln))
 	g.h = server.New(hopts...)
 	g.h.Use(obs.RequestID(), obs.AccessLog(d.Log), obs.NewHTTPMetrics(d.Metrics).Middleware())
 	if d.OpsOnly {
@@ -133,7 +144,20 @@ func (g *Gateway) Run() error {
 // Shutdown stops accepting connections and waits, up to the configured shutdown
 // timeout, for requests in flight to finish.
 func (g *Gateway) Shutdown(ctx context.Context) error {
-	return g.h.Shutdown(ctx)
+	done := make(chan error, 1)
+	go func() { done <- g.h.Shutdown(ctx) }()
+	// Hertz closes the listener first; then idle connections are ended so only
+	// requests in flight hold the shutdown.
+	for {
+		g.ln.expireReads()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(50 * time.Millisecond):
+			// Repeat: a connection that was mid-request finishes it and then
+			// waits for another, which must be ended too.
+		}
+	}
 }
 
 // currentUser returns the id in the request's token, or 0 when there is no valid

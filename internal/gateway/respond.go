@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"context"
+	"errors"
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/protocol/consts"
+	"github.com/cloudwego/kitex/pkg/kerrors"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/platform/obs"
@@ -13,6 +15,18 @@ import (
 
 // internalMsg is all a client learns of an unexpected failure.
 const internalMsg = "something went wrong on our side; please try again"
+
+// unavailableMsg answers calls to a role that cannot be reached or did not answer
+// in time.
+const unavailableMsg = "the service is temporarily unavailable; please try again shortly"
+
+// unavailable reports whether err means a peer role could not be reached, as
+// opposed to a fault in the request or in our code.
+func unavailable(err error) bool {
+	return errors.Is(err, kerrors.ErrRemoteOrNetwork) || errors.Is(err, kerrors.ErrGetConnection) ||
+		errors.Is(err, kerrors.ErrRPCTimeout) || errors.Is(err, kerrors.ErrNoMoreInstance) ||
+		errors.Is(err, kerrors.ErrServiceDiscovery) || errors.Is(err, context.DeadlineExceeded)
+}
 
 // ok writes a success answer: body's fields next to status_code 0.
 func ok(c *app.RequestContext, body map[string]any) {
@@ -31,7 +45,12 @@ func (g *Gateway) fail(ctx context.Context, c *app.RequestContext, err error, bo
 		body = map[string]any{}
 	}
 	e, isBiz := errs.From(err)
-	if !isBiz {
+	switch {
+	case isBiz:
+	case unavailable(err):
+		g.log.WarnContext(ctx, "service unavailable", "route", c.FullPath(), "request_id", obs.RequestIDFrom(ctx), "err", err)
+		e = errs.New(base.ErrCode_Unavailable, unavailableMsg)
+	default:
 		g.log.ErrorContext(ctx, "request failed", "route", c.FullPath(), "request_id", obs.RequestIDFrom(ctx), "err", err)
 		e = errs.New(base.ErrCode_Internal, internalMsg)
 	}

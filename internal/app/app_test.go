@@ -1,0 +1,226 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mdouyin/mdouyin/internal/config"
+	"github.com/mdouyin/mdouyin/internal/platform/testenv"
+	"github.com/mdouyin/mdouyin/kitex_gen/base"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// process is one app.Run under test.
+type process struct {
+	http string // base URL
+	stop func() error
+}
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// start runs role ("" = all) with cfg until the test ends.
+func start(t *testing.T, cfg config.Config, role string, rpcLn net.Listener) *process {
+	t.Helper()
+	httpLn := listen(t)
+	cfg.HTTPAddr = httpLn.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Config: cfg, Role: role, Log: quiet, HTTPListener: httpLn, RPCListener: rpcLn, OnReady: func() { close(ready) }})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("role %q did not start: %v", role, err)
+	}
+	var once sync.Once
+	var stopErr error
+	p := &process{http: "http://" + httpLn.Addr().String(), stop: func() error {
+		once.Do(func() { cancel(); stopErr = <-done })
+		return stopErr
+	}}
+	t.Cleanup(func() {
+		if err := p.stop(); err != nil {
+			t.Errorf("role %q stopped with %v", role, err)
+		}
+	})
+	return p
+}
+
+func post(t *testing.T, base, path string, params url.Values) map[string]any {
+	t.Helper()
+	resp, err := http.Post(base+path+"?"+params.Encode(), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+func testConfig(t *testing.T) config.Config {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.RateLimit.Rules = "off"
+	cfg.Password.MemoryKiB = 8192
+	cfg.HTTP.ShutdownTimeout = 10 * time.Second
+	return cfg
+}
+
+// TestClusterPlacement runs the user role and the gateway as separate roles, joined
+// only by Kitex over loopback, and drives the account routes through the gateway.
+func TestClusterPlacement(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.JWT.Secret = strings.Repeat("cluster-secret!", 3)
+	cfg.Events = config.Events{Driver: "nats", NATSURL: testenv.NATSURL(t)}
+
+	userRPC := listen(t)
+	userCfg := cfg
+	userCfg.Node = 1
+	user := start(t, userCfg, "user", userRPC)
+
+	// Every other service role runs too, each in its own process, so the gateway
+	// has real peers for all of them.
+	var peers []string
+	peers = append(peers, "user="+userRPC.Addr().String())
+	for i, role := range []string{"video", "favorite", "comment", "comment-admin", "relation", "message"} {
+		ln := listen(t)
+		c := cfg
+		c.Node = 2 + i
+		c.DataDir = t.TempDir()
+		start(t, c, role, ln)
+		peers = append(peers, role+"="+ln.Addr().String())
+	}
+	gwCfg := cfg
+	gwCfg.Node = 10
+	gwCfg.DataDir = t.TempDir()
+	gwCfg.RPC.Peers = peers
+	gw := start(t, gwCfg, "gateway", nil)
+
+	reg := post(t, gw.http, "/douyin/user/register/", url.Values{"username": {"cluster-user"}, "password": {"secret-1"}})
+	if reg["status_code"].(float64) != 0 {
+		t.Fatalf("register through the gateway: %v", reg)
+	}
+	dup := post(t, gw.http, "/douyin/user/register/", url.Values{"username": {"CLUSTER-user"}, "password": {"secret-1"}})
+	if dup["status_code"].(float64) == 0 || dup["status_msg"] == "" {
+		t.Fatalf("a business error must cross RPC with its code and message: %v", dup)
+	}
+	resp, err := http.Get(gw.http + "/douyin/user/?token=" + url.QueryEscape(reg["token"].(string)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info map[string]any
+	json.NewDecoder(resp.Body).Decode(&info)
+	resp.Body.Close()
+	if info["status_code"].(float64) != 0 || info["user"].(map[string]any)["name"] != "cluster-user" {
+		t.Fatalf("user info through the gateway: %v", info)
+	}
+
+	// The service process serves the operator endpoints but not the API.
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/douyin/user/": 404} {
+		r, err := http.Get(user.http + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != want {
+			t.Errorf("user role %s: HTTP %d, want %d", path, r.StatusCode, want)
+		}
+	}
+
+	// With the user role gone, the gateway answers a clear error, not a 5xx.
+	if err := user.stop(); err != nil {
+		t.Fatal(err)
+	}
+	down := post(t, gw.http, "/douyin/user/login/", url.Values{"username": {"cluster-user"}, "password": {"secret-1"}})
+	if down["status_code"].(float64) != float64(base.ErrCode_Unavailable) || strings.Contains(down["status_msg"].(string), "127.0.0.1") {
+		t.Fatalf("login with the user role down: %v", down)
+	}
+}
+
+// TestShutdownDrainsRequestsInFlight cancels the process while logins are queued
+// behind the Argon2 bound and checks every one of them still gets its answer.
+func TestShutdownDrainsRequestsInFlight(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Password.MaxInFlight = 1
+	p := start(t, cfg, "", nil)
+	if r := post(t, p.http, "/douyin/user/register/", url.Values{"username": {"drain"}, "password": {"secret-1"}}); r["status_code"].(float64) != 0 {
+		t.Fatalf("register: %v", r)
+	}
+	const n = 16
+	results := make(chan float64, n)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	var sent sync.WaitGroup
+	for range n {
+		sent.Add(1)
+		go func() {
+			req, _ := http.NewRequest(http.MethodPost, p.http+"/douyin/user/login/?username=drain&password=secret-1", nil)
+			sent.Done()
+			resp, err := client.Do(req)
+			if err != nil {
+				results <- -1
+				return
+			}
+			defer resp.Body.Close()
+			var body map[string]any
+			if json.NewDecoder(resp.Body).Decode(&body) != nil {
+				results <- -2
+				return
+			}
+			results <- body["status_code"].(float64)
+		}()
+	}
+	sent.Wait()
+	first := <-results // at least one request is being served before the stop
+	t0 := time.Now()
+	stopped := make(chan error, 1)
+	go func() { stopped <- p.stop() }()
+	codes := []float64{first}
+	for range n - 1 {
+		codes = append(codes, <-results)
+	}
+	t.Logf("answers in %v: %v", time.Since(t0), codes)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stopped in %v", time.Since(t0))
+	failed := 0
+	for _, c := range codes {
+		if c != 0 {
+			failed++
+		}
+	}
+	// Requests that reached the server before the stop finish; a request that
+	// arrives after the listener closed is refused at connect (-1), never cut off
+	// half-way (-2) or answered with an error.
+	for _, c := range codes {
+		if c != 0 && c != -1 {
+			t.Fatalf("a request was cut off or failed during shutdown: codes %v", codes)
+		}
+	}
+	if failed == n {
+		t.Fatal("no request was served")
+	}
+}
