@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cloudwego/kitex/client"
@@ -59,6 +61,10 @@ func Run(ctx context.Context, o Options) error {
 	if err := cfg.Validate(o.Role); err != nil {
 		return err
 	}
+	limits, err := newLimits(cfg)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	p, err := openPlatform(ctx, cfg, log)
 	if err != nil {
@@ -96,10 +102,6 @@ func Run(ctx context.Context, o Options) error {
 
 	// Every process serves HTTP: the whole API in the gateway, and the operator
 	// endpoints (health, readiness, metrics) everywhere.
-	limits, err := newLimits(cfg)
-	if err != nil {
-		return err
-	}
 	gw, err := gateway.New(gateway.Deps{
 		Config:   cfg,
 		Services: svcs,
@@ -174,6 +176,12 @@ func newLimits(cfg config.Config) (*ratelimit.Registry, error) {
 	rules, err := ratelimit.ParseClasses(cfg.RateLimit.Rules)
 	if err != nil {
 		return nil, fmt.Errorf("rate_limit.rules (MDOUYIN_RATE_LIMITS): %w", err)
+	}
+	for class := range rules {
+		if !slices.Contains(gateway.RateClasses, class) {
+			return nil, fmt.Errorf("rate_limit.rules (MDOUYIN_RATE_LIMITS): unknown class %q; the classes are %s",
+				class, strings.Join(gateway.RateClasses, ", "))
+		}
 	}
 	return ratelimit.NewRegistry(rules, 100_000), nil
 }

@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -222,5 +224,85 @@ func TestShutdownDrainsRequestsInFlight(t *testing.T) {
 	}
 	if failed == n {
 		t.Fatal("no request was served")
+	}
+}
+
+// TestRateLimits checks the per-address limit on register and the per-account
+// limit on login, and that the answers say so.
+func TestRateLimits(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.RateLimit.Rules = "register=1/h:3,login=1000/s,account=1/h:2"
+	p := start(t, cfg, "", nil)
+	codes := func(path string, params func(i int) url.Values, n int) []float64 {
+		var out []float64
+		for i := range n {
+			out = append(out, post(t, p.http, path, params(i))["status_code"].(float64))
+		}
+		return out
+	}
+	reg := codes("/douyin/user/register/", func(i int) url.Values {
+		return url.Values{"username": {"limited" + strconv.Itoa(i)}, "password": {"secret-1"}}
+	}, 5)
+	want := []float64{0, 0, 0, float64(base.ErrCode_RateLimited), float64(base.ErrCode_RateLimited)}
+	if fmt.Sprint(reg) != fmt.Sprint(want) {
+		t.Fatalf("register codes %v, want %v", reg, want)
+	}
+	// Two tries per account, whatever the password and the letter case.
+	login := codes("/douyin/user/login/", func(i int) url.Values {
+		return url.Values{"username": {[]string{"limited0", "LIMITED0", "limited0"}[i]}, "password": {"wrong-pw"}}
+	}, 3)
+	if login[0] != float64(base.ErrCode_UserBadCredentials) || login[2] != float64(base.ErrCode_RateLimited) {
+		t.Fatalf("login codes %v", login)
+	}
+	// Another account is not affected.
+	if c := post(t, p.http, "/douyin/user/login/", url.Values{"username": {"limited1"}, "password": {"secret-1"}})["status_code"]; c.(float64) != 0 {
+		t.Fatalf("other account limited too: %v", c)
+	}
+	msg := post(t, p.http, "/douyin/user/login/", url.Values{"username": {"limited0"}, "password": {"secret-1"}})["status_msg"].(string)
+	if !strings.Contains(msg, "too many") {
+		t.Fatalf("limited answer says %q", msg)
+	}
+}
+
+// TestForwardedForOnlyFromTrustedProxies checks the client address used for limits:
+// behind a trusted proxy each forwarded client has its own budget; from anyone
+// else the header is ignored.
+func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
+	for _, trusted := range []bool{true, false} {
+		cfg := testConfig(t)
+		cfg.RateLimit.Rules = "register=1/h:1"
+		if trusted {
+			cfg.HTTP.TrustedProxies = []string{"127.0.0.1/32"}
+		}
+		p := start(t, cfg, "", nil)
+		codes := []float64{}
+		for i, client := range []string{"203.0.113.1", "203.0.113.2"} {
+			req, _ := http.NewRequest(http.MethodPost, p.http+"/douyin/user/register/?username=xff"+strconv.Itoa(i)+"&password=secret-1", nil)
+			req.Header.Set("X-Forwarded-For", client)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body map[string]any
+			json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			codes = append(codes, body["status_code"].(float64))
+		}
+		want := []float64{0, float64(base.ErrCode_RateLimited)}
+		if trusted {
+			want = []float64{0, 0}
+		}
+		if fmt.Sprint(codes) != fmt.Sprint(want) {
+			t.Errorf("trusted=%v: codes %v, want %v", trusted, codes, want)
+		}
+	}
+}
+
+func TestUnknownRateClassRefused(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.RateLimit.Rules = "logn=1/s"
+	err := Run(context.Background(), Options{Config: cfg, Log: quiet, HTTPListener: listen(t)})
+	if err == nil || !strings.Contains(err.Error(), `"logn"`) {
+		t.Fatalf("want an error naming the unknown class, got %v", err)
 	}
 }

@@ -123,6 +123,9 @@ func New(d Deps) (*Gateway, error) {
 	g.ln = newDrainListener(ln)
 	hopts = append(hopts, server.WithListener(g.ln))
 	g.h = server.New(hopts...)
+	// Hertz's own ClientIP believes X-Forwarded-For from anyone; ours only from
+	// configured proxies. The access log uses it.
+	g.h.SetClientIPFunc(g.clientIP)
 	g.h.Use(obs.RequestID(), obs.AccessLog(d.Log), obs.NewHTTPMetrics(d.Metrics).Middleware())
 	if d.OpsOnly {
 		g.opsRoutes(d.Metrics)
@@ -192,7 +195,29 @@ func (g *Gateway) allow(ctx context.Context, c *app.RequestContext, class, key s
 // clientIP is the caller's address: the socket peer, or the X-Forwarded-For hop
 // before our trusted proxies.
 func (g *Gateway) clientIP(c *app.RequestContext) string {
-	return ratelimit.ClientIP(c.RemoteAddr().String(), string(c.GetHeader("X-Forwarded-For")), g.trusted)
+	var xff []byte
+	for i, v := range c.Request.Header.PeekAll("X-Forwarded-For") {
+		if i > 0 {
+			xff = append(xff, ',')
+		}
+		xff = append(xff, v...)
+	}
+	return ratelimit.ClientIP(c.RemoteAddr().String(), string(xff), g.trusted)
+}
+
+// RateClasses are the route classes rate_limit.rules may name: login and register
+// per client address, account per username on login, write and read per client
+// address on the other routes.
+var RateClasses = []string{"login", "register", "account", "write", "read"}
+
+// limited applies a route class's limit per client address before the handler.
+func (g *Gateway) limited(class string) app.HandlerFunc {
+	return func(ctx context.Context, c *app.RequestContext) {
+		if !g.allow(ctx, c, class, ratelimit.ClientKey(g.clientIP(c))) {
+			g.fail(ctx, c, errRateLimited, nil)
+			c.Abort()
+		}
+	}
 }
 
 // baseURL is where clients reach this server: MDOUYIN_PUBLIC_URL, or the scheme and

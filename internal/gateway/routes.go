@@ -15,11 +15,22 @@ import (
 // routes lists the whole HTTP API. Every app route is served with and without its
 // trailing slash (api.md A.1).
 func (g *Gateway) routes(metrics *prometheus.Registry) {
-	both := func(method, path string, h app.HandlerFunc) {
-		g.h.Handle(method, path, h)
-		g.h.Handle(method, path[:len(path)-1], h)
-	}
 	get, post := consts.MethodGet, consts.MethodPost
+	both := func(method, path string, h app.HandlerFunc) {
+		chain := []app.HandlerFunc{h}
+		switch path {
+		case "/douyin/user/register/", "/douyin/user/login/":
+			// These have their own, tighter classes (users.go).
+		default:
+			class := "read"
+			if method == post {
+				class = "write"
+			}
+			chain = []app.HandlerFunc{g.limited(class), h}
+		}
+		g.h.Handle(method, path, chain...)
+		g.h.Handle(method, path[:len(path)-1], chain...)
+	}
 
 	// A. The app's API.
 	both(get, "/douyin/feed/", g.notYet("video_list", "next_time"))

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
+	"github.com/mdouyin/mdouyin/internal/ratelimit"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/favorite"
 	"github.com/mdouyin/mdouyin/kitex_gen/relation"
@@ -38,7 +39,7 @@ func authBody(id int64, token string) map[string]any {
 
 func (g *Gateway) register(ctx context.Context, c *app.RequestContext) {
 	name, pw := param(c, "username"), param(c, "password")
-	if !g.allow(ctx, c, "register", "ip:"+g.clientIP(c)) {
+	if !g.allow(ctx, c, "register", ratelimit.ClientKey(g.clientIP(c))) {
 		g.fail(ctx, c, errRateLimited, authBody(0, ""))
 		return
 	}
@@ -54,7 +55,7 @@ func (g *Gateway) login(ctx context.Context, c *app.RequestContext) {
 	name, pw := param(c, "username"), param(c, "password")
 	// Limit per client address and per account, so neither a flood from one
 	// address nor a spread-out guessing attack on one account gets far.
-	if !g.allow(ctx, c, "login", "ip:"+g.clientIP(c)) || !g.allow(ctx, c, "account", "name:"+accountKey(name)) {
+	if !g.allow(ctx, c, "login", ratelimit.ClientKey(g.clientIP(c))) || !g.allow(ctx, c, "account", accountKey(name)) {
 		g.fail(ctx, c, errRateLimited, authBody(0, ""))
 		return
 	}
