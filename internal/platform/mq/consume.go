@@ -83,6 +83,9 @@ const (
 	// fetch per pullExpiry.
 	pullExpiry = 5 * time.Second
 
+	// stopFetchGrace is how long Stop lets an outstanding fetch run on.
+	stopFetchGrace = 250 * time.Millisecond
+
 	// fetchRetryDelay spaces out fetches that fail (server unreachable,
 	// consumer deleted) so a broken subscription does not spin.
 	fetchRetryDelay = time.Second
@@ -176,8 +179,8 @@ type subscription struct {
 	stopped  atomic.Bool
 	stopping chan struct{} // closed when Stop begins
 	done     chan struct{} // closed when run has returned and handlers finished
-	// fetchCtx ends the outstanding fetch when Stop begins, rather than
-	// waiting for it to expire.
+	// fetchCtx ends the outstanding fetch shortly after Stop begins,
+	// rather than waiting for it to expire.
 	fetchCtx    context.Context
 	cancelFetch context.CancelFunc
 
@@ -189,8 +192,12 @@ func (s *subscription) Stop() {
 	s.stopOnce.Do(func() {
 		s.stopped.Store(true)
 		close(s.stopping)
-		s.cancelFetch()
+		// Let a fetch that is receiving messages finish, so none is dropped
+		// in transit (it would wait for AckWait); cut an idle one short.
+		grace := time.AfterFunc(stopFetchGrace, s.cancelFetch)
 		<-s.done
+		grace.Stop()
+		s.cancelFetch()
 		s.handBackUnhandled()
 		s.bus.mu.Lock()
 		delete(s.bus.subs, s)
@@ -204,7 +211,7 @@ func (s *subscription) run(ctx context.Context) {
 	defer handlers.Wait()
 
 	busy := make(chan struct{}, s.workers) // one token per running handler
-	for {
+	for !s.stopped.Load() {
 		// Wait for an idle handler, then claim every other idle one.
 		select {
 		case busy <- struct{}{}:
