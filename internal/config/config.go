@@ -57,7 +57,8 @@ type Log struct {
 
 // HTTP bounds what the gateway accepts from clients.
 type HTTP struct {
-	MaxBodyBytes    int64         `yaml:"max_body_bytes" env:"HTTP_MAX_BODY_BYTES"`
+	MaxBodyBytes    int64         `yaml:"max_body_bytes" env:"HTTP_MAX_BODY_BYTES"` // every route but uploads
+	MaxUploadBytes  int64         `yaml:"max_upload_bytes" env:"MAX_UPLOAD_BYTES"`  // video uploads
 	ReadTimeout     time.Duration `yaml:"read_timeout" env:"HTTP_READ_TIMEOUT"`
 	WriteTimeout    time.Duration `yaml:"write_timeout" env:"HTTP_WRITE_TIMEOUT"`
 	IdleTimeout     time.Duration `yaml:"idle_timeout" env:"HTTP_IDLE_TIMEOUT"`
@@ -141,6 +142,7 @@ func Default() Config {
 		Log:      Log{Level: "info", Format: "text"},
 		HTTP: HTTP{
 			MaxBodyBytes:    1 << 20,
+			MaxUploadBytes:  200 << 20,
 			ReadTimeout:     30 * time.Second,
 			WriteTimeout:    60 * time.Second,
 			IdleTimeout:     120 * time.Second,
@@ -293,8 +295,11 @@ func (c *Config) Validate(role string) error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format (MDOUYIN_LOG_FORMAT) %q is not text or json", c.Log.Format)
 	}
-	if c.HTTP.MaxBodyBytes < 1024 {
-		bad("http.max_body_bytes (MDOUYIN_HTTP_MAX_BODY_BYTES) must be at least 1024")
+	if c.HTTP.MaxBodyBytes < 1024 || c.HTTP.MaxBodyBytes > 1<<30 {
+		bad("http.max_body_bytes (MDOUYIN_HTTP_MAX_BODY_BYTES) must be 1024 to 1073741824")
+	}
+	if c.HTTP.MaxUploadBytes < 1024 || c.HTTP.MaxUploadBytes > 1<<31-1 {
+		bad("http.max_upload_bytes (MDOUYIN_MAX_UPLOAD_BYTES) must be 1024 to 2147483647")
 	}
 	for _, d := range []struct {
 		name string

@@ -98,7 +98,10 @@ func New(d Deps) (*Gateway, error) {
 		g.trusted = append(g.trusted, p)
 	}
 	hopts := []hconfig.Option{
-		server.WithMaxRequestBodySize(int(d.Config.HTTP.MaxBodyBytes)),
+		// Bodies stream; the server-wide bound is the largest route's, and each
+		// route enforces its own (body.go).
+		server.WithStreamBody(true),
+		server.WithMaxRequestBodySize(int(max(d.Config.HTTP.MaxBodyBytes, d.Config.HTTP.MaxUploadBytes))),
 		server.WithMaxHeaderBytes(16 << 10),
 		server.WithReadTimeout(d.Config.HTTP.ReadTimeout),
 		server.WithWriteTimeout(d.Config.HTTP.WriteTimeout),

@@ -16,8 +16,9 @@ import (
 // trailing slash (api.md A.1).
 func (g *Gateway) routes(metrics *prometheus.Registry) {
 	get, post := consts.MethodGet, consts.MethodPost
+	body := g.bufferBody(g.cfg.HTTP.MaxBodyBytes)
 	both := func(method, path string, h app.HandlerFunc) {
-		chain := []app.HandlerFunc{h}
+		chain := []app.HandlerFunc{body, h}
 		switch path {
 		case "/douyin/user/register/", "/douyin/user/login/":
 			// These have their own, tighter classes (users.go).
@@ -26,7 +27,7 @@ func (g *Gateway) routes(metrics *prometheus.Registry) {
 			if method == post {
 				class = "write"
 			}
-			chain = []app.HandlerFunc{g.limited(class), h}
+			chain = []app.HandlerFunc{g.limited(class), body, h}
 		}
 		g.h.Handle(method, path, chain...)
 		g.h.Handle(method, path[:len(path)-1], chain...)

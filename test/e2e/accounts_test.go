@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/base64"
+	"io"
 	"math"
 	"mime/multipart"
 	"net/http"
@@ -284,4 +285,21 @@ func TestIDsAreJavaScriptSafe(t *testing.T) {
 	if float64(a.ID) != math.Trunc(float64(a.ID)) || int64(float64(a.ID)) != a.ID {
 		t.Fatalf("id %d does not round-trip through float64", a.ID)
 	}
+}
+
+func TestOversizedBodiesRefused(t *testing.T) {
+	name := uniqueName("big")
+	form := "username=" + name + "&password=secret-1&pad=" + strings.Repeat("x", 2<<20)
+	for _, chunked := range []bool{false, true} {
+		var body io.Reader = strings.NewReader(form)
+		if chunked {
+			body = io.MultiReader(strings.NewReader(form)) // unknown length: sent chunked
+		}
+		req, _ := http.NewRequest(http.MethodPost, baseURL+"/douyin/user/register/", body)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r := do(t, req)
+		assertFailure(t, "2 MB body", r)
+	}
+	l := call(t, http.MethodPost, "/douyin/user/login/", url.Values{"username": {name}, "password": {"secret-1"}})
+	assertFailure(t, "login after refused registration", l)
 }
