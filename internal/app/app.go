@@ -16,6 +16,7 @@ import (
 
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/server"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mdouyin/mdouyin/internal/commentadminsvc"
@@ -211,6 +212,14 @@ func buildLocal(ctx context.Context, p *platform, tokens *token.Manager, roles [
 			if err != nil {
 				return l, err
 			}
+			p.metrics.MustRegister(
+				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mdouyin_password_hashes_in_flight",
+					Help: "Argon2id hashes being computed now (bounded by password.max_in_flight)."},
+					func() float64 { return float64(hasher.InFlight()) }),
+				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mdouyin_password_hashes_queued",
+					Help: "Logins and registrations waiting for an Argon2id slot."},
+					func() float64 { return float64(hasher.Queued()) }),
+			)
 			l.User = usersvc.New(store, p.ids, hasher, tokens, p.log)
 		case "video":
 			l.Video = videosvc.New()

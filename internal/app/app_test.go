@@ -140,6 +140,17 @@ func TestClusterPlacement(t *testing.T) {
 		t.Fatalf("user info through the gateway: %v", info)
 	}
 
+	// The user process exports its Argon2id bound for operators.
+	if r, err := http.Get(user.http + "/metrics"); err != nil {
+		t.Fatal(err)
+	} else {
+		text, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if !strings.Contains(string(text), "mdouyin_password_hashes_in_flight") {
+			t.Error("user role /metrics lacks mdouyin_password_hashes_in_flight")
+		}
+	}
+
 	// The service process serves the operator endpoints but not the API.
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/douyin/user/": 404} {
 		r, err := http.Get(user.http + path)

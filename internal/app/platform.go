@@ -167,29 +167,34 @@ func jwtSecret(cfg config.Config, log *slog.Logger) (string, error) {
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	s := hex.EncodeToString(b)
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return "", err
 	}
-	// O_EXCL: if two processes race, one wins and the other reads the winner's secret.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return jwtSecret(cfg, log)
-	}
+	// Write a complete file aside, then link it into place: the link fails if the
+	// name exists, so two processes starting together agree on one secret, and
+	// nobody ever reads a half-written one.
+	tmp, err := os.CreateTemp(cfg.DataDir, ".jwt.secret-*")
 	if err != nil {
 		return "", err
 	}
-	if _, err := f.WriteString(s + "\n"); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(hex.EncodeToString(b) + "\n"); err != nil {
+		tmp.Close()
 		return "", err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
 		return "", err
 	}
-	if err := f.Close(); err != nil {
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return jwtSecret(cfg, log)
+		}
 		return "", err
 	}
 	log.Info("generated a token secret", "path", path)
-	return s, nil
+	return hex.EncodeToString(b), nil
 }

@@ -274,8 +274,10 @@ func TestOperatorEndpoints(t *testing.T) {
 	}
 	register(t, uniqueName("metrics"), "secret-1")
 	r := call(t, http.MethodGet, "/metrics", nil)
-	if r.HTTP != http.StatusOK || !strings.Contains(r.Raw, `route="/douyin/user/register/"`) {
-		t.Fatalf("/metrics lacks the register route: %d", r.HTTP)
+	for _, want := range []string{`route="/douyin/user/register/"`, "go_goroutines"} {
+		if r.HTTP != http.StatusOK || !strings.Contains(r.Raw, want) {
+			t.Fatalf("/metrics (HTTP %d) lacks %s", r.HTTP, want)
+		}
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/mdouyin/mdouyin/internal/app"
 	"github.com/mdouyin/mdouyin/internal/config"
+	"github.com/mdouyin/mdouyin/internal/platform/obs"
 )
 
 var (
@@ -72,7 +73,8 @@ func runMain(m *testing.M) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan error, 1)
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := obs.NewLogger(os.Stderr, slog.LevelWarn, "text")
+	obs.InstallFrameworkLoggers(logger)
 	go func() {
 		done <- app.Run(ctx, app.Options{Config: cfg, Log: logger, HTTPListener: ln, OnReady: func() { close(ready) }})
 	}()
