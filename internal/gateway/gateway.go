@@ -4,7 +4,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -140,11 +139,7 @@ func New(d Deps) (*Gateway, error) {
 
 // Run serves until Shutdown is called; it returns nil after a graceful shutdown.
 func (g *Gateway) Run() error {
-	err := g.h.Run()
-	if err != nil && !errors.Is(err, net.ErrClosed) && !strings.Contains(err.Error(), "closed") {
-		return err
-	}
-	return nil
+	return g.h.Run()
 }
 
 // Shutdown stops accepting connections and waits, up to the configured shutdown

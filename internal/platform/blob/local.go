@@ -135,9 +135,10 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, contentType st
 }
 
 // PutFile moves the regular file at path into the store under key. On the
-// same filesystem it is renamed (no copy; the trailer is appended in place),
-// otherwise copied and then removed. If PutFile fails before the object is
-// stored, the file is left at path.
+// same filesystem it is renamed (no copy; the trailer is appended in place,
+// so the file must not have other hard links), otherwise copied and then
+// removed. If PutFile fails before the object is stored, the file is put
+// back at path as it was.
 func (l *Local) PutFile(ctx context.Context, key, path, contentType string) (Info, error) {
 	if err := validateKey(key); err != nil {
 		return Info{}, err
