@@ -39,7 +39,8 @@ func authBody(id int64, token string) map[string]any {
 
 func (g *Gateway) register(ctx context.Context, c *app.RequestContext) {
 	name, pw := param(c, "username"), param(c, "password")
-	if !g.allow(ctx, c, "register", ratelimit.ClientKey(g.clientIP(c))) {
+	// Per client address, and per name so a script cannot hammer one name from many.
+	if !g.allow(ctx, c, "register", ratelimit.ClientKey(g.clientIP(c))) || !g.allow(ctx, c, "account", "register:"+accountKey(name)) {
 		g.fail(ctx, c, errRateLimited, authBody(0, ""))
 		return
 	}
