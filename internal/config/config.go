@@ -42,6 +42,9 @@ type Config struct {
 	Admin     Admin     `yaml:"admin"`
 	Password  Password  `yaml:"password"`
 	Comment   Comment   `yaml:"comment"`
+	Message   Message   `yaml:"message"`
+	Video     Video     `yaml:"video"`
+	Feed      Feed      `yaml:"feed"`
 	RateLimit RateLimit `yaml:"rate_limit"`
 	Database  Database  `yaml:"database"`
 	Cache     Cache     `yaml:"cache"`
@@ -98,6 +101,27 @@ type Comment struct {
 	SensitiveWords []string `yaml:"sensitive_words" env:"SENSITIVE_WORDS"`
 }
 
+// Message holds chat settings.
+type Message struct {
+	RequireFriends bool `yaml:"require_friends" env:"MESSAGE_REQUIRE_FRIENDS"` // only mutual followers may chat
+}
+
+// Video bounds the media pipeline.
+type Video struct {
+	FFmpegWorkers int           `yaml:"ffmpeg_workers" env:"FFMPEG_WORKERS"` // concurrent ffmpeg jobs; more uploads queue
+	FFmpegTimeout time.Duration `yaml:"ffmpeg_timeout" env:"FFMPEG_TIMEOUT"` // per ffmpeg run
+	FFmpegPath    string        `yaml:"ffmpeg_path" env:"FFMPEG_PATH"`
+	FFprobePath   string        `yaml:"ffprobe_path" env:"FFPROBE_PATH"`
+}
+
+// Feed shapes the following timeline: push into inboxes for ordinary authors,
+// pull at read time for authors with more followers than PullThreshold.
+type Feed struct {
+	PullThreshold int `yaml:"pull_threshold" env:"FEED_PULL_THRESHOLD"`
+	InboxSize     int `yaml:"inbox_size" env:"FEED_INBOX_SIZE"`         // newest entries kept per user
+	BackfillCount int `yaml:"backfill_count" env:"FEED_BACKFILL_COUNT"` // recent videos copied in on follow
+}
+
 // RateLimit holds per route class rules such as "login=5/s:10", or "off".
 type RateLimit struct {
 	Rules string `yaml:"rules" env:"RATE_LIMITS"`
@@ -152,6 +176,8 @@ func Default() Config {
 		JWT:       JWT{TTL: 30 * 24 * time.Hour},
 		Password:  Password{MaxInFlight: 4, MemoryKiB: 19456},
 		RateLimit: RateLimit{Rules: DefaultRateLimits},
+		Video:     Video{FFmpegWorkers: 2, FFmpegTimeout: 5 * time.Minute, FFmpegPath: "ffmpeg", FFprobePath: "ffprobe"},
+		Feed:      Feed{PullThreshold: 10_000, InboxSize: 1000, BackfillCount: 30},
 		Database:  Database{Driver: "sqlite"},
 		Cache:     Cache{Driver: "local", LocalEntries: 100_000},
 		Events:    Events{Driver: "embedded"},
@@ -346,6 +372,21 @@ func (c *Config) Validate(role string) error {
 	}
 	if c.Password.MemoryKiB < 8*1024 || c.Password.MemoryKiB > 1<<20 {
 		bad("password.memory_kib (MDOUYIN_PASSWORD_MEMORY_KIB) must be 8192-1048576")
+	}
+	if c.Video.FFmpegWorkers < 1 || c.Video.FFmpegWorkers > 64 {
+		bad("video.ffmpeg_workers (MDOUYIN_FFMPEG_WORKERS) must be 1-64")
+	}
+	if c.Video.FFmpegTimeout < time.Second {
+		bad("video.ffmpeg_timeout (MDOUYIN_FFMPEG_TIMEOUT) must be at least 1s")
+	}
+	if c.Feed.PullThreshold < 1 {
+		bad("feed.pull_threshold (MDOUYIN_FEED_PULL_THRESHOLD) must be positive")
+	}
+	if c.Feed.InboxSize < 30 || c.Feed.InboxSize > 100_000 {
+		bad("feed.inbox_size (MDOUYIN_FEED_INBOX_SIZE) must be 30-100000")
+	}
+	if c.Feed.BackfillCount < 0 || c.Feed.BackfillCount > c.Feed.InboxSize {
+		bad("feed.backfill_count (MDOUYIN_FEED_BACKFILL_COUNT) must be 0 to feed.inbox_size")
 	}
 	switch c.Database.Driver {
 	case "sqlite":
