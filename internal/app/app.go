@@ -16,7 +16,6 @@ import (
 
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/server"
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mdouyin/mdouyin/internal/commentadminsvc"
@@ -25,7 +24,6 @@ import (
 	"github.com/mdouyin/mdouyin/internal/favoritesvc"
 	"github.com/mdouyin/mdouyin/internal/gateway"
 	"github.com/mdouyin/mdouyin/internal/messagesvc"
-	"github.com/mdouyin/mdouyin/internal/password"
 	"github.com/mdouyin/mdouyin/internal/platform/rpc"
 	"github.com/mdouyin/mdouyin/internal/ratelimit"
 	"github.com/mdouyin/mdouyin/internal/relationsvc"
@@ -82,19 +80,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	roles := config.Roles
-	if o.Role != "" {
-		roles = []string{o.Role}
-	}
-	local, err := buildLocal(ctx, p, tokens, roles)
+	svcs, _, err := services(ctx, p, tokens, o.Role)
 	if err != nil {
 		return err
-	}
-	var svcs gateway.Services
-	if o.Role == "" || o.Role == "gateway" {
-		if svcs, err = wire(cfg, local); err != nil {
-			return err
-		}
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -136,7 +124,7 @@ func Run(ctx context.Context, o Options) error {
 				return err
 			}
 		}
-		svr := kitexServer(egCtx, o.Role, ln, local)
+		svr := kitexServer(egCtx, o.Role, ln, svcs)
 		eg.Go(svr.Run)
 	}
 
@@ -184,137 +172,126 @@ func newLimits(cfg config.Config) (*ratelimit.Registry, error) {
 	return ratelimit.NewRegistry(rules, 100_000), nil
 }
 
-// localServices holds the Go implementations of the roles this process runs.
-type localServices struct {
-	gateway.Services
+// dependencies lists the roles each role calls, in an order where every role comes
+// after the roles it calls (there are no cycles: effects that flow the other way
+// travel as events).
+var dependencies = []struct {
+	role  string
+	calls []string
+}{
+	{"user", nil},
+	{"relation", []string{"user"}},
+	{"video", []string{"user", "relation"}},
+	{"favorite", []string{"video"}},
+	{"message", []string{"user", "relation"}},
+	{"comment", []string{"user", "video"}},
+	{"comment-admin", []string{"comment"}},
 }
 
-// buildLocal builds the roles this process runs, each over its own storage.
-func buildLocal(ctx context.Context, p *platform, tokens *token.Manager, roles []string) (localServices, error) {
-	var l localServices
-	for _, role := range roles {
-		switch role {
-		case "user":
-			d, err := p.DB(ctx, "user")
-			if err != nil {
-				return l, err
+// services builds what this process needs: the roles it runs, as Go
+// implementations, and the roles those call (all of them, for a gateway), as Kitex
+// clients of the addresses in rpc.peers. local lists the roles built here.
+func services(ctx context.Context, p *platform, tokens *token.Manager, role string) (s gateway.Services, local []string, err error) {
+	runs := func(r string) bool { return role == "" || role == r }
+	needed := map[string]bool{}
+	for _, d := range dependencies {
+		if runs(d.role) {
+			for _, c := range d.calls {
+				needed[c] = true
 			}
-			store, err := usersvc.NewSQLStore(ctx, d)
-			if err != nil {
-				return l, err
-			}
-			params := password.DefaultParams()
-			params.Memory = p.cfg.Password.MemoryKiB
-			hasher, err := password.NewHasher(params, p.cfg.Password.MaxInFlight)
-			if err != nil {
-				return l, err
-			}
-			p.metrics.MustRegister(
-				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mdouyin_password_hashes_in_flight",
-					Help: "Argon2id hashes being computed now (bounded by password.max_in_flight)."},
-					func() float64 { return float64(hasher.InFlight()) }),
-				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mdouyin_password_hashes_queued",
-					Help: "Logins and registrations waiting for an Argon2id slot."},
-					func() float64 { return float64(hasher.Queued()) }),
-			)
-			l.User = usersvc.New(store, p.ids, hasher, tokens, p.log)
-		case "video":
-			l.Video = videosvc.New()
-		case "favorite":
-			l.Favorite = favoritesvc.New()
-		case "comment":
-			l.Comment = commentsvc.New()
-		case "comment-admin":
-			l.CommentAdmin = commentadminsvc.New()
-		case "relation":
-			l.Relation = relationsvc.New()
-		case "message":
-			l.Message = messagesvc.New()
+		}
+		if role == "gateway" {
+			needed[d.role] = true
 		}
 	}
-	return l, nil
+	if err := remotes(p.cfg, &s, func(r string) bool { return needed[r] && !runs(r) }); err != nil {
+		return s, nil, err
+	}
+	for _, d := range dependencies {
+		if !runs(d.role) {
+			continue
+		}
+		if err := builders[d.role](ctx, p, tokens, &s); err != nil {
+			return s, nil, fmt.Errorf("%s role: %w", d.role, err)
+		}
+		local = append(local, d.role)
+	}
+	return s, local, nil
 }
 
-// wire completes the services the gateway uses: local ones as they are, the others
-// as Kitex clients of their role's address in rpc.peers. Every missing address is
-// reported at once.
-func wire(cfg config.Config, l localServices) (gateway.Services, error) {
-	s := l.Services
+// builders construct each role's Go implementation into s, using the peers already
+// in s. Each lives in build_<role>.go.
+var builders = map[string]func(ctx context.Context, p *platform, tokens *token.Manager, s *gateway.Services) error{
+	"user":          buildUser,
+	"relation":      buildRelation,
+	"video":         buildVideo,
+	"favorite":      buildFavorite,
+	"message":       buildMessage,
+	"comment":       buildComment,
+	"comment-admin": buildCommentAdmin,
+}
+
+// remotes fills s with Kitex clients for the roles want selects, reporting every
+// missing address at once.
+func remotes(cfg config.Config, s *gateway.Services, want func(role string) bool) error {
 	peers, err := cfg.PeerAddrs()
 	if err != nil {
-		return s, err
-	}
-	opts := func(role string) ([]client.Option, error) {
-		addr, ok := peers[role]
-		if !ok {
-			return nil, fmt.Errorf("no address for the %s role: set rpc.peers (MDOUYIN_PEERS) to include %s=host:port", role, role)
-		}
-		return rpc.ClientOptions(role, []string{addr}, cfg.RPC.Timeout), nil
+		return err
 	}
 	var errs []error
-	need := func(role string, set func([]client.Option) error) {
-		o, err := opts(role)
-		if err == nil {
-			err = set(o)
+	dial := func(role string, set func([]client.Option) error) {
+		if !want(role) {
+			return
 		}
-		if err != nil {
+		addr, ok := peers[role]
+		if !ok {
+			errs = append(errs, fmt.Errorf("no address for the %s role: set rpc.peers (MDOUYIN_PEERS) to include %s=host:port", role, role))
+			return
+		}
+		if err := set(rpc.ClientOptions(role, []string{addr}, cfg.RPC.Timeout)); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if s.User == nil {
-		need("user", func(o []client.Option) error {
-			c, err := userservice.NewClient("user", o...)
-			s.User = usersvc.NewRemote(c)
-			return err
-		})
-	}
-	if s.Video == nil {
-		need("video", func(o []client.Option) error {
-			c, err := videoservice.NewClient("video", o...)
-			s.Video = videosvc.NewRemote(c)
-			return err
-		})
-	}
-	if s.Favorite == nil {
-		need("favorite", func(o []client.Option) error {
-			c, err := favoriteservice.NewClient("favorite", o...)
-			s.Favorite = favoritesvc.NewRemote(c)
-			return err
-		})
-	}
-	if s.Comment == nil {
-		need("comment", func(o []client.Option) error {
-			c, err := commentservice.NewClient("comment", o...)
-			s.Comment = commentsvc.NewRemote(c)
-			return err
-		})
-	}
-	if s.CommentAdmin == nil {
-		need("comment-admin", func(o []client.Option) error {
-			c, err := commentadminservice.NewClient("comment-admin", o...)
-			s.CommentAdmin = commentadminsvc.NewRemote(c)
-			return err
-		})
-	}
-	if s.Relation == nil {
-		need("relation", func(o []client.Option) error {
-			c, err := relationservice.NewClient("relation", o...)
-			s.Relation = relationsvc.NewRemote(c)
-			return err
-		})
-	}
-	if s.Message == nil {
-		need("message", func(o []client.Option) error {
-			c, err := messageservice.NewClient("message", o...)
-			s.Message = messagesvc.NewRemote(c)
-			return err
-		})
-	}
-	return s, errors.Join(errs...)
+	dial("user", func(o []client.Option) error {
+		c, err := userservice.NewClient("user", o...)
+		s.User = usersvc.NewRemote(c)
+		return err
+	})
+	dial("video", func(o []client.Option) error {
+		c, err := videoservice.NewClient("video", o...)
+		s.Video = videosvc.NewRemote(c)
+		return err
+	})
+	dial("favorite", func(o []client.Option) error {
+		c, err := favoriteservice.NewClient("favorite", o...)
+		s.Favorite = favoritesvc.NewRemote(c)
+		return err
+	})
+	dial("comment", func(o []client.Option) error {
+		c, err := commentservice.NewClient("comment", o...)
+		s.Comment = commentsvc.NewRemote(c)
+		return err
+	})
+	dial("comment-admin", func(o []client.Option) error {
+		c, err := commentadminservice.NewClient("comment-admin", o...)
+		s.CommentAdmin = commentadminsvc.NewRemote(c)
+		return err
+	})
+	dial("relation", func(o []client.Option) error {
+		c, err := relationservice.NewClient("relation", o...)
+		s.Relation = relationsvc.NewRemote(c)
+		return err
+	})
+	dial("message", func(o []client.Option) error {
+		c, err := messageservice.NewClient("message", o...)
+		s.Message = messagesvc.NewRemote(c)
+		return err
+	})
+	return errors.Join(errs...)
 }
 
 // kitexServer serves role's local implementation over Kitex on ln.
-func kitexServer(ctx context.Context, role string, ln net.Listener, l localServices) server.Server {
+func kitexServer(ctx context.Context, role string, ln net.Listener, l gateway.Services) server.Server {
 	opts := rpc.ServerOptions(ctx, role, ln)
 	switch role {
 	case "user":

@@ -103,15 +103,17 @@ func TestClusterPlacement(t *testing.T) {
 	userCfg.Node = 1
 	user := start(t, userCfg, "user", userRPC)
 
-	// Every other service role runs too, each in its own process, so the gateway
-	// has real peers for all of them.
+	// Every other service role runs too, each in its own process, started after
+	// the roles it calls and told where they are, so the gateway has real peers
+	// for all of them.
 	var peers []string
 	peers = append(peers, "user="+userRPC.Addr().String())
-	for i, role := range []string{"video", "favorite", "comment", "comment-admin", "relation", "message"} {
+	for i, role := range []string{"relation", "video", "favorite", "message", "comment", "comment-admin"} {
 		ln := listen(t)
 		c := cfg
 		c.Node = 2 + i
 		c.DataDir = t.TempDir()
+		c.RPC.Peers = append([]string(nil), peers...)
 		start(t, c, role, ln)
 		peers = append(peers, role+"="+ln.Addr().String())
 	}
@@ -125,6 +127,14 @@ func TestClusterPlacement(t *testing.T) {
 	if reg["status_code"].(float64) != 0 {
 		t.Fatalf("register through the gateway: %v", reg)
 	}
+	// A role told nothing of the roles it calls refuses to start, naming them.
+	c := cfg
+	c.DataDir = t.TempDir()
+	err := Run(context.Background(), Options{Config: c, Role: "favorite", Log: quiet, HTTPListener: listen(t), RPCListener: listen(t)})
+	if err == nil || !strings.Contains(err.Error(), "video=host:port") {
+		t.Fatalf("favorite role without peers: %v", err)
+	}
+
 	dup := post(t, gw.http, "/douyin/user/register/", url.Values{"username": {"CLUSTER-user"}, "password": {"secret-1"}})
 	if dup["status_code"].(float64) == 0 || dup["status_msg"] == "" {
 		t.Fatalf("a business error must cross RPC with its code and message: %v", dup)

@@ -34,22 +34,22 @@ func (g *Gateway) routes(metrics *prometheus.Registry) {
 	}
 
 	// A. The app's API.
-	both(get, "/douyin/feed/", g.notYet("video_list", "next_time"))
+	both(get, "/douyin/feed/", g.feed)
 	both(post, "/douyin/user/register/", g.register)
 	both(post, "/douyin/user/login/", g.login)
 	both(get, "/douyin/user/", g.userInfo)
-	both(post, "/douyin/publish/action/", g.notYet())
-	both(get, "/douyin/publish/list/", g.notYet("video_list"))
-	both(post, "/douyin/favorite/action/", g.notYet())
-	both(get, "/douyin/favorite/list/", g.notYet("video_list"))
+	both(post, "/douyin/publish/action/", g.publishAction)
+	both(get, "/douyin/publish/list/", g.publishList)
+	both(post, "/douyin/favorite/action/", g.favoriteAction)
+	both(get, "/douyin/favorite/list/", g.favoriteList)
 	both(post, "/douyin/comment/action/", g.notYet("comment"))
 	both(get, "/douyin/comment/list/", g.notYet("comment_list"))
-	both(post, "/douyin/relation/action/", g.notYet())
-	both(get, "/douyin/relation/follow/list/", g.notYet("user_list"))
-	both(get, "/douyin/relation/follower/list/", g.notYet("user_list"))
-	both(get, "/douyin/relation/friend/list/", g.notYet("user_list"))
-	both(post, "/douyin/message/action/", g.notYet())
-	both(get, "/douyin/message/chat/", g.notYet("message_list"))
+	both(post, "/douyin/relation/action/", g.relationAction)
+	both(get, "/douyin/relation/follow/list/", g.followList)
+	both(get, "/douyin/relation/follower/list/", g.followerList)
+	both(get, "/douyin/relation/friend/list/", g.friendList)
+	both(post, "/douyin/message/action/", g.messageAction)
+	both(get, "/douyin/message/chat/", g.messageChat)
 
 	// B. Comment platform extensions.
 	both(post, "/douyin/comment/like/", g.notYet())
