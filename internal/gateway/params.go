@@ -8,6 +8,7 @@ import (
 	"github.com/cloudwego/hertz/pkg/app"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
+	"github.com/mdouyin/mdouyin/kitex_gen/base"
 )
 
 // maxID is the first integer JavaScript cannot represent exactly; every id stays
@@ -53,4 +54,31 @@ func parseOptionalID(name, s string) (int64, error) {
 		return 0, nil
 	}
 	return parseID(name, s)
+}
+
+// maxCursorLen bounds the opaque cursor a client may send back.
+const maxCursorLen = 256
+
+// pageParams reads the optional `count` and `cursor` of a list route (api.md A.1):
+// without count the route's default page, and never more than max.
+func pageParams(c *app.RequestContext, def, max int32) (*base.Page, error) {
+	p := &base.Page{Count: def, Cursor: param(c, "cursor")}
+	if len(p.Cursor) > maxCursorLen {
+		return nil, errs.InvalidArgument("cursor is not valid")
+	}
+	if s := strings.TrimSpace(param(c, "count")); s != "" {
+		n, err := strconv.ParseInt(s, 10, 32)
+		if err != nil || n < 1 {
+			return nil, errs.InvalidArgument("count must be a positive integer")
+		}
+		p.Count = int32(min(n, int64(max)))
+	}
+	return p, nil
+}
+
+// pageBody adds a list page's has_more and next_cursor to an answer.
+func pageBody(body map[string]any, info *base.PageInfo) map[string]any {
+	body["has_more"] = info.GetHasMore()
+	body["next_cursor"] = info.GetNextCursor()
+	return body
 }
