@@ -105,6 +105,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range p.workers {
+		eg.Go(func() error { return w(egCtx) })
+	}
 	eg.Go(gw.Run)
 	eg.Go(func() error {
 		<-egCtx.Done()

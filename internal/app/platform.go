@@ -39,6 +39,16 @@ type platform struct {
 	dbs map[string]*db.DB // by file (SQLite) or "shared" (MySQL)
 
 	closers []func()
+
+	// workers run in the background for the life of the process: outbox relays,
+	// event consumers. Run starts them once every role is built.
+	workers []func(ctx context.Context) error
+}
+
+// Background registers a worker that runs until the process stops; an error it
+// returns stops the process.
+func (p *platform) Background(w func(ctx context.Context) error) {
+	p.workers = append(p.workers, w)
 }
 
 func openPlatform(ctx context.Context, cfg config.Config, log *slog.Logger) (p *platform, err error) {
