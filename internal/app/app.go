@@ -98,6 +98,7 @@ func Run(ctx context.Context, o Options) error {
 		Limits:   limits,
 		Log:      log,
 		Metrics:  p.metrics,
+		Media:    p.blobs,
 		Ready:    p.Ready,
 		Listener: o.HTTPListener,
 		OpsOnly:  o.Role != "" && o.Role != "gateway",

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mdouyin/mdouyin/internal/config"
 	"github.com/mdouyin/mdouyin/internal/errs"
+	"github.com/mdouyin/mdouyin/internal/platform/blob"
 	"github.com/mdouyin/mdouyin/internal/platform/obs"
 	"github.com/mdouyin/mdouyin/internal/ratelimit"
 	"github.com/mdouyin/mdouyin/internal/token"
@@ -51,6 +52,7 @@ type Deps struct {
 	Limits   *ratelimit.Registry // per route class rate limits
 	Log      *slog.Logger
 	Metrics  *prometheus.Registry
+	Media    blob.Store                  // media served under /media/ (local disk in one process)
 	Ready    func(context.Context) error // readiness of this process's dependencies
 	Listener net.Listener                // optional; otherwise Config.HTTPAddr is listened on
 	// OpsOnly serves just the operator endpoints, for processes that run a
@@ -69,6 +71,7 @@ type Gateway struct {
 	trusted []netip.Prefix
 	h       *server.Hertz
 	static  *staticImages
+	media   blob.Store
 	ln      *drainListener
 }
 
@@ -84,6 +87,7 @@ func New(d Deps) (*Gateway, error) {
 		log:    d.Log,
 		ready:  d.Ready,
 		static: newStaticImages(),
+		media:  d.Media,
 	}
 	for _, s := range d.Config.HTTP.TrustedProxies {
 		p, err := netip.ParsePrefix(s)
