@@ -118,23 +118,35 @@ func (g *Gateway) users(ctx context.Context, c *app.RequestContext, viewer int64
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.Go(func() error {
 		r, err := g.svc.User.GetProfiles(ectx, &user.GetProfilesRequest{UserIds: ids})
+		if err != nil {
+			return err
+		}
 		profiles = r.GetProfiles()
-		return err
+		return nil
 	})
 	eg.Go(func() error {
 		r, err := g.svc.Relation.UserStats(ectx, &relation.UserStatsRequest{ViewerId: viewer, UserIds: ids})
+		if err != nil {
+			return err
+		}
 		rel = r.GetStats()
-		return err
+		return nil
 	})
 	eg.Go(func() error {
 		r, err := g.svc.Favorite.UserStats(ectx, &favorite.UserStatsRequest{UserIds: ids})
+		if err != nil {
+			return err
+		}
 		fav = r.GetStats()
-		return err
+		return nil
 	})
 	eg.Go(func() error {
 		r, err := g.svc.Video.WorkCounts(ectx, &video.WorkCountsRequest{UserIds: ids})
+		if err != nil {
+			return err
+		}
 		works = r.GetCounts()
-		return err
+		return nil
 	})
 	if err := eg.Wait(); err != nil {
 		return nil, err
