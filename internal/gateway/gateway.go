@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cloudwego/hertz/pkg/app"
+	"github.com/cloudwego/hertz/pkg/app/middlewares/server/recovery"
 	"github.com/cloudwego/hertz/pkg/app/server"
 	hconfig "github.com/cloudwego/hertz/pkg/common/config"
 	"github.com/cloudwego/hertz/pkg/network/standard"
@@ -132,7 +133,8 @@ func New(d Deps) (*Gateway, error) {
 	// Hertz's own ClientIP believes X-Forwarded-For from anyone; ours only from
 	// configured proxies. The access log uses it.
 	g.h.SetClientIPFunc(g.clientIP)
-	g.h.Use(obs.RequestID(), obs.AccessLog(d.Log), obs.NewHTTPMetrics(d.Metrics).Middleware())
+	g.h.Use(obs.RequestID(), obs.AccessLog(d.Log), obs.NewHTTPMetrics(d.Metrics).Middleware(),
+		recovery.Recovery(recovery.WithRecoveryHandler(g.recovered)))
 	if d.OpsOnly {
 		g.opsRoutes(d.Metrics)
 	} else {
@@ -163,6 +165,15 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 			// waits for another, which must be ended too.
 		}
 	}
+}
+
+// recovered answers a request whose handler panicked like any internal failure
+// (HTTP 200, a generic message) and logs the panic with its stack, once.
+func (g *Gateway) recovered(ctx context.Context, c *app.RequestContext, err any, stack []byte) {
+	g.log.ErrorContext(ctx, "handler panicked", "route", c.FullPath(), "request_id", obs.RequestIDFrom(ctx),
+		"panic", fmt.Sprint(err), "stack", string(stack))
+	c.Abort()
+	g.fail(ctx, c, errs.New(base.ErrCode_Internal, internalMsg), nil)
 }
 
 // currentUser returns the id in the request's token, or 0 when there is no valid
