@@ -9,6 +9,15 @@ import (
 )
 
 func buildMessage(ctx context.Context, p *platform, tokens *token.Manager, s *gateway.Services) error {
-	s.Message = messagesvc.New()
+	d, err := p.DB(ctx, "message")
+	if err != nil {
+		return err
+	}
+	store, err := messagesvc.NewSQLStore(ctx, d)
+	if err != nil {
+		return err
+	}
+	s.Message = messagesvc.New(store, p.ids, s.User, s.Relation,
+		messagesvc.Options{RequireFriends: p.cfg.Message.RequireFriends})
 	return nil
 }
