@@ -260,8 +260,8 @@ func TestRoutesAndMethods(t *testing.T) {
 		t.Fatalf("wrong method: HTTP %d", r.HTTP)
 	}
 	// Routes of later issues answer a clear non-zero status with their list keys.
-	r := call(t, http.MethodGet, "/douyin/relation/follow/list/", url.Values{"token": {a.Token}, "user_id": {strconv.FormatInt(a.ID, 10)}})
-	if r.HTTP != http.StatusOK || r.code() == 0 || r.Body["user_list"] == nil {
+	r := call(t, http.MethodPost, "/douyin/comment/pin/", url.Values{"token": {a.Token}, "video_id": {"1"}, "comment_id": {"1"}, "action_type": {"1"}})
+	if r.HTTP != http.StatusOK || r.code() != 7 || r.msg() == "" {
 		t.Fatalf("unbuilt route: %s", r.Raw)
 	}
 }
