@@ -1,45 +1,261 @@
-// Package relationsvc is the relation role: the follow graph, its counts and friends.
+// Package relationsvc is the relation role: the follow graph, its counts and
+// friends (users who follow each other).
 //
-// Until its issue lands, the methods answer errs.ErrNotImplemented, except the
-// statistics that other routes join into their answers: nothing can have been
-// recorded yet, so those are truthfully zero.
+// A follow is an edge (follower, followee, created_at). The edge, both users'
+// counts and an event for the other roles are written in one local transaction,
+// and only when the edge actually appears or disappears, so follows and unfollows
+// are idempotent and the counts always equal the edges (see SQLStore).
+//
+// Lists are newest edge first and paged by an opaque cursor holding the position
+// (created_at, user id) of the previous page's last entry: an index range scan per
+// page, so a list of a million followers is served page by page in bounded memory,
+// and follows or unfollows between pages neither repeat nor skip the other entries.
 package relationsvc
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
+	"github.com/mdouyin/mdouyin/internal/platform/idgen"
+	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/relation"
+	"github.com/mdouyin/mdouyin/kitex_gen/user"
+)
+
+// Limits of the relation role.
+const (
+	// DefaultPageSize is a list page when the request names no count (api.md A.1:
+	// 1,000 users).
+	DefaultPageSize = 1000
+	// MaxPageSize bounds one list page; larger counts are clamped to it.
+	MaxPageSize = 1000
+	// MaxBatch bounds the users of one UserStats call.
+	MaxBatch = 1000
+)
+
+// Errors a client can act on.
+var (
+	errSelfFollow   = errs.New(base.ErrCode_RelationSelfFollow, "you cannot follow yourself")
+	errUserNotFound = errs.New(base.ErrCode_RelationUserNotFound, "that user does not exist")
+	errBadCursor    = errs.InvalidArgument("cursor is not valid")
 )
 
 // Service implements the relation role.
-type Service struct{}
+type Service struct {
+	store Store
+	users user.UserService
+	ids   *idgen.Generator
+	now   func() time.Time
+}
 
 var _ relation.RelationService = (*Service)(nil)
 
-// New returns the relation service.
-func New() *Service { return &Service{} }
+// New returns the relation service over its store. users is the user role, asked
+// whether a user to follow exists; ids issues the ids that make each event unique.
+func New(store Store, users user.UserService, ids *idgen.Generator) *Service {
+	return &Service{store: store, users: users, ids: ids, now: time.Now}
+}
 
+// Follow makes user_id follow (follow=true) or unfollow to_user_id. Both are
+// idempotent: a repeat, or an unfollow of a user never followed, succeeds and
+// changes nothing. Following oneself and naming a user that does not exist are
+// refused, for an unfollow too (api.md A.1: unknown users are invalid input).
 func (s *Service) Follow(ctx context.Context, req *relation.FollowRequest) (*relation.FollowResponse, error) {
-	return nil, errs.ErrNotImplemented
+	from, to := req.GetUserId(), req.GetToUserId()
+	if !idgen.Valid(from) {
+		return nil, errs.InvalidArgument("invalid user id %d", from)
+	}
+	if !idgen.Valid(to) {
+		return nil, errs.InvalidArgument("invalid user id %d", to)
+	}
+	if from == to {
+		return nil, errSelfFollow
+	}
+	if err := s.checkUsers(ctx, from, to); err != nil {
+		return nil, err
+	}
+	eventID, err := s.ids.Next()
+	if err != nil {
+		return nil, fmt.Errorf("relationsvc: new event id: %w", err)
+	}
+	c := Change{FollowerID: from, FolloweeID: to, At: s.now().UnixMilli(), EventID: eventID}
+	if req.GetFollow() {
+		_, err = s.store.Follow(ctx, c)
+	} else {
+		_, err = s.store.Unfollow(ctx, c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &relation.FollowResponse{}, nil
 }
 
+// checkUsers asks the user role, in one call, that both ends of an edge exist.
+// Accounts are never deleted, so an edge written after this check keeps naming
+// existing users.
+func (s *Service) checkUsers(ctx context.Context, from, to int64) error {
+	resp, err := s.users.GetProfiles(ctx, &user.GetProfilesRequest{UserIds: []int64{from, to}})
+	if err != nil {
+		return err
+	}
+	found := resp.GetProfiles()
+	if found[from] == nil {
+		// A valid token of an account that is gone: the caller must log in again.
+		return errs.ErrUnauthenticated
+	}
+	if found[to] == nil {
+		return errUserNotFound
+	}
+	return nil
+}
+
+// ListFollowing returns one page of the users user_id follows, newest follow first.
 func (s *Service) ListFollowing(ctx context.Context, req *relation.ListRequest) (*relation.ListResponse, error) {
-	return nil, errs.ErrNotImplemented
+	return s.list(ctx, req, s.store.Following)
 }
 
+// ListFollowers returns one page of the users who follow user_id, newest first.
 func (s *Service) ListFollowers(ctx context.Context, req *relation.ListRequest) (*relation.ListResponse, error) {
-	return nil, errs.ErrNotImplemented
+	return s.list(ctx, req, s.store.Followers)
 }
 
+// ListFriends returns one page of user_id's friends: the users user_id follows who
+// follow back, ordered by when user_id followed them, newest first. Whether the
+// caller may read user_id's friends is the gateway's check: the request does not
+// carry the caller.
 func (s *Service) ListFriends(ctx context.Context, req *relation.ListRequest) (*relation.ListResponse, error) {
-	return nil, errs.ErrNotImplemented
+	return s.list(ctx, req, s.store.Friends)
 }
 
+// list validates a list request, reads one page plus one entry (which tells
+// whether another page follows) and answers the page with its cursor.
+func (s *Service) list(ctx context.Context, req *relation.ListRequest,
+	read func(ctx context.Context, userID int64, after *Position, limit int) ([]Entry, error)) (*relation.ListResponse, error) {
+	userID := req.GetUserId()
+	if !idgen.Valid(userID) {
+		return nil, errs.InvalidArgument("invalid user id %d", userID)
+	}
+	page := req.GetPage()
+	if page == nil {
+		page = &base.Page{}
+	}
+	n := int(page.GetCount())
+	switch {
+	case n < 0:
+		return nil, errs.InvalidArgument("count must be a positive integer")
+	case n == 0:
+		n = DefaultPageSize
+	case n > MaxPageSize:
+		n = MaxPageSize
+	}
+	after, err := decodeCursor(page.GetCursor())
+	if err != nil {
+		return nil, err
+	}
+	entries, err := read(ctx, userID, after, n+1)
+	if err != nil {
+		return nil, err
+	}
+	info := &base.PageInfo{}
+	if len(entries) > n {
+		entries = entries[:n]
+		last := entries[n-1]
+		info.HasMore, info.NextCursor = true, encodeCursor(Position{CreatedAt: last.CreatedAt, UserID: last.UserID})
+	}
+	ids := make([]int64, len(entries))
+	for i, e := range entries {
+		ids[i] = e.UserID
+	}
+	return &relation.ListResponse{UserIds: ids, Page: info}, nil
+}
+
+// UserStats returns, for every user asked about, its follow counts and whether the
+// viewer (0: anonymous) follows it, in two batched queries. Users without any
+// follows, or unknown, count zero.
 func (s *Service) UserStats(ctx context.Context, req *relation.UserStatsRequest) (*relation.UserStatsResponse, error) {
-	out := make(map[int64]*relation.UserStats, len(req.GetUserIds()))
-	for _, id := range req.GetUserIds() {
-		out[id] = &relation.UserStats{}
+	viewer := req.GetViewerId()
+	if viewer != 0 && !idgen.Valid(viewer) {
+		return nil, errs.InvalidArgument("invalid viewer id %d", viewer)
+	}
+	ids, err := checkBatch(req.GetUserIds())
+	if err != nil {
+		return nil, err
+	}
+	counts, err := s.store.Counts(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	follows := map[int64]bool{}
+	if viewer != 0 {
+		if follows, err = s.store.Follows(ctx, viewer, ids); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[int64]*relation.UserStats, len(ids))
+	for _, id := range ids {
+		c := counts[id]
+		out[id] = &relation.UserStats{FollowCount: c.Follow, FollowerCount: c.Follower, IsFollow: follows[id]}
 	}
 	return &relation.UserStatsResponse{Stats: out}, nil
+}
+
+// checkBatch validates the ids of a stats call and returns them without repeats.
+func checkBatch(ids []int64) ([]int64, error) {
+	if len(ids) > MaxBatch {
+		return nil, errs.InvalidArgument("at most %d users per request", MaxBatch)
+	}
+	seen := make(map[int64]struct{}, len(ids))
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if !idgen.Valid(id) {
+			return nil, errs.InvalidArgument("invalid user id %d", id)
+		}
+		if _, dup := seen[id]; !dup {
+			seen[id] = struct{}{}
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// Cursors are opaque to clients: base64url of "<created_at ms>.<user id>", the
+// position of the last entry on the previous page.
+func encodeCursor(p Position) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(p.CreatedAt, 10) + "." + strconv.FormatInt(p.UserID, 10)))
+}
+
+// decodeCursor parses a cursor from encodeCursor; "" is the first page. Only the
+// exact form encodeCursor writes is accepted, so a forged or damaged cursor is
+// refused rather than read as some other position.
+func decodeCursor(c string) (*Position, error) {
+	if c == "" {
+		return nil, nil
+	}
+	if len(c) > 64 {
+		return nil, errBadCursor
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return nil, errBadCursor
+	}
+	at, id, found := strings.Cut(string(raw), ".")
+	if !found {
+		return nil, errBadCursor
+	}
+	p := Position{}
+	if p.CreatedAt, err = strconv.ParseInt(at, 10, 64); err != nil || p.CreatedAt < 0 {
+		return nil, errBadCursor
+	}
+	if p.UserID, err = strconv.ParseInt(id, 10, 64); err != nil || !idgen.Valid(p.UserID) {
+		return nil, errBadCursor
+	}
+	if encodeCursor(p) != c {
+		return nil, errBadCursor
+	}
+	return &p, nil
 }
