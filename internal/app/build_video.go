@@ -2,13 +2,62 @@ package app
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mdouyin/mdouyin/internal/gateway"
+	"github.com/mdouyin/mdouyin/internal/platform/outbox"
 	"github.com/mdouyin/mdouyin/internal/token"
 	"github.com/mdouyin/mdouyin/internal/videosvc"
 )
 
 func buildVideo(ctx context.Context, p *platform, tokens *token.Manager, s *gateway.Services) error {
-	s.Video = videosvc.New()
+	d, err := p.DB(ctx, "video")
+	if err != nil {
+		return err
+	}
+	if err := videosvc.EnsureStream(ctx, p.bus); err != nil {
+		return err
+	}
+	ob, err := outbox.New(ctx, d, "video", p.bus, p.log)
+	if err != nil {
+		return err
+	}
+	p.Background(ob.Run)
+	store, err := videosvc.NewSQLStore(ctx, d, ob)
+	if err != nil {
+		return err
+	}
+	v := p.cfg.Video
+	media, err := videosvc.NewPipeline(videosvc.PipelineOptions{
+		FFmpegPath:  v.FFmpegPath,
+		FFprobePath: v.FFprobePath,
+		Workers:     v.FFmpegWorkers,
+		Timeout:     v.FFmpegTimeout,
+		// Share the machine's cores among the workers, so that a full pool
+		// does not oversubscribe the CPU that requests also need.
+		Threads: max(1, runtime.GOMAXPROCS(0)/v.FFmpegWorkers),
+	})
+	if err != nil {
+		return err
+	}
+	p.metrics.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mdouyin_ffmpeg_jobs_in_flight",
+			Help: "Uploads being processed by ffmpeg now (bounded by video.ffmpeg_workers)."},
+			func() float64 { return float64(media.InFlight()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mdouyin_ffmpeg_jobs_queued",
+			Help: "Uploads waiting for an ffmpeg worker."},
+			func() float64 { return float64(media.Queued()) }),
+	)
+	// Work files live beside the blob store so that storing the results is a
+	// rename, not a copy of the whole video.
+	tmp := filepath.Join(p.cfg.DataDir, "tmp", "video")
+	if err := os.MkdirAll(tmp, 0o750); err != nil {
+		return err
+	}
+	s.Video = videosvc.New(store, p.blobs, media, p.ids, p.log, videosvc.Options{TempDir: tmp, MaxUploadBytes: p.cfg.HTTP.MaxUploadBytes})
 	return nil
 }

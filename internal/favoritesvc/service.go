@@ -1,41 +1,270 @@
-// Package favoritesvc is the favorite role: video likes and the counts derived from them.
+// Package favoritesvc is the favorite role: video likes and the counts derived from
+// them (likes per video, likes given and likes received per user).
 //
-// Until its issue lands, the methods answer errs.ErrNotImplemented, except the
-// statistics that other routes join into their answers: nothing can have been
-// recorded yet, so those are truthfully zero.
+// A like and its three counts are written in one local transaction (see SQLStore),
+// so the counts are exact under concurrency and across crashes, and every write is
+// idempotent by (user, video), so repeats and Kitex retries change nothing.
 package favoritesvc
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
+	"github.com/mdouyin/mdouyin/internal/platform/idgen"
+	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/favorite"
+	"github.com/mdouyin/mdouyin/kitex_gen/video"
 )
 
+// Limits of one request.
+const (
+	// DefaultPageSize is the favorite list's page without a count: 100 videos, the
+	// default page of every video list (api.md A.1).
+	DefaultPageSize = 100
+	// MaxPageSize bounds one page; larger counts are clamped to it.
+	MaxPageSize = 100
+	// MaxBatch bounds the ids of one VideoStats or UserStats call, so one request
+	// cannot build an unbounded IN list.
+	MaxBatch = 1000
+)
+
+var errVideoNotFound = errs.New(base.ErrCode_FavoriteVideoNotFound, "video not found")
+
 // Service implements the favorite role.
-type Service struct{}
+type Service struct {
+	store  Store
+	videos video.VideoService
+	now    func() time.Time
+	log    *slog.Logger
+}
 
 var _ favorite.FavoriteService = (*Service)(nil)
 
-// New returns the favorite service.
-func New() *Service { return &Service{} }
+// Option adjusts a Service.
+type Option func(*Service)
 
+// WithClock makes the service read the time of a like from now instead of
+// time.Now, so tests can give many likes the same millisecond.
+func WithClock(now func() time.Time) Option {
+	return func(s *Service) { s.now = now }
+}
+
+// New returns the favorite service over its store and the video role, which it
+// asks whether a video exists and who published it.
+func New(store Store, videos video.VideoService, log *slog.Logger, opts ...Option) *Service {
+	s := &Service{store: store, videos: videos, now: time.Now, log: log}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Like records or takes back a user's like of a video. Both directions are
+// idempotent: liking a liked video or unliking one that is not liked succeeds and
+// changes nothing.
+//
+// A like asks the video role for the video first: an unknown video is refused, and
+// the author it names is stored with the fact (a video's author never changes), so
+// that counts of likes received need no later call. An unlike tries the fact first,
+// so a like can be taken back even after its video is gone; only when there was
+// nothing to take back does it ask whether the video exists, to refuse unknown ids.
 func (s *Service) Like(ctx context.Context, req *favorite.LikeRequest) (*favorite.LikeResponse, error) {
-	return nil, errs.ErrNotImplemented
+	userID, videoID := req.GetUserId(), req.GetVideoId()
+	if !idgen.Valid(userID) {
+		return nil, errs.InvalidArgument("invalid user id %d", userID)
+	}
+	if !idgen.Valid(videoID) {
+		return nil, errs.InvalidArgument("invalid video id %d", videoID)
+	}
+	if !req.GetLike() {
+		changed, err := s.store.Unlike(ctx, userID, videoID)
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
+			if _, err := s.video(ctx, videoID); err != nil {
+				return nil, err
+			}
+		}
+		return &favorite.LikeResponse{}, nil
+	}
+	v, err := s.video(ctx, videoID)
+	if err != nil {
+		return nil, err
+	}
+	if !idgen.Valid(v.GetAuthorId()) {
+		// The video role broke its own invariant; storing the like would credit
+		// nobody, so refuse it and leave a trace here, where it was noticed.
+		s.log.ErrorContext(ctx, "video role returned a video without a valid author", "video_id", videoID, "author_id", v.GetAuthorId())
+		return nil, fmt.Errorf("favoritesvc: video %d has invalid author id %d", videoID, v.GetAuthorId())
+	}
+	if _, err := s.store.Like(ctx, Like{UserID: userID, VideoID: videoID, AuthorID: v.GetAuthorId(), CreatedAt: s.now().UnixMilli()}); err != nil {
+		return nil, err
+	}
+	return &favorite.LikeResponse{}, nil
 }
 
+// video returns the video with id from the video role, or errVideoNotFound.
+func (s *Service) video(ctx context.Context, id int64) (*video.Video, error) {
+	resp, err := s.videos.GetVideos(ctx, &video.GetVideosRequest{VideoIds: []int64{id}})
+	if errs.CodeOf(err) == base.ErrCode_VideoNotFound {
+		return nil, errVideoNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	v := resp.GetVideos()[id]
+	if v == nil {
+		return nil, errVideoNotFound
+	}
+	return v, nil
+}
+
+// ListLiked returns one page of the videos a user likes, most recently liked first.
+// The cursor is the position of the last like on the previous page, so likes given
+// or taken back between pages neither repeat nor skip the others.
 func (s *Service) ListLiked(ctx context.Context, req *favorite.ListLikedRequest) (*favorite.ListLikedResponse, error) {
-	return nil, errs.ErrNotImplemented
+	userID := req.GetUserId()
+	if !idgen.Valid(userID) {
+		return nil, errs.InvalidArgument("invalid user id %d", userID)
+	}
+	page := req.GetPage()
+	if page == nil {
+		page = &base.Page{}
+	}
+	n := int(page.GetCount())
+	switch {
+	case n < 0:
+		return nil, errs.InvalidArgument("count must be a positive integer")
+	case n == 0:
+		n = DefaultPageSize
+	case n > MaxPageSize:
+		n = MaxPageSize
+	}
+	after, err := decodeCursor(page.GetCursor())
+	if err != nil {
+		return nil, err
+	}
+	// One more than the page tells whether another page follows.
+	likes, err := s.store.Liked(ctx, userID, after, n+1)
+	if err != nil {
+		return nil, err
+	}
+	info := &base.PageInfo{}
+	if len(likes) > n {
+		likes = likes[:n]
+		last := likes[n-1]
+		info.HasMore, info.NextCursor = true, encodeCursor(Position{CreatedAt: last.CreatedAt, VideoID: last.VideoID})
+	}
+	ids := make([]int64, len(likes))
+	for i, l := range likes {
+		ids[i] = l.VideoID
+	}
+	return &favorite.ListLikedResponse{VideoIds: ids, Page: info}, nil
 }
 
+// VideoStats returns, for every video asked about, its like count and whether the
+// viewer (0: anonymous) likes it; videos never liked, or unknown, count zero.
 func (s *Service) VideoStats(ctx context.Context, req *favorite.VideoStatsRequest) (*favorite.VideoStatsResponse, error) {
-	return nil, errs.ErrNotImplemented
+	viewer := req.GetViewerId()
+	if viewer != 0 && !idgen.Valid(viewer) {
+		return nil, errs.InvalidArgument("invalid viewer id %d", viewer)
+	}
+	ids, err := checkBatch("video", req.GetVideoIds())
+	if err != nil {
+		return nil, err
+	}
+	stats, err := s.store.VideoStats(ctx, viewer, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]*favorite.VideoStats, len(ids))
+	for _, id := range ids {
+		st := stats[id]
+		out[id] = &favorite.VideoStats{FavoriteCount: st.Count, IsFavorite: st.Liked && viewer != 0}
+	}
+	return &favorite.VideoStatsResponse{Stats: out}, nil
 }
 
+// UserStats returns, for every user asked about, the likes given and the likes
+// received on the user's videos; users without any count zero.
 func (s *Service) UserStats(ctx context.Context, req *favorite.UserStatsRequest) (*favorite.UserStatsResponse, error) {
-	out := make(map[int64]*favorite.UserStats, len(req.GetUserIds()))
-	for _, id := range req.GetUserIds() {
-		out[id] = &favorite.UserStats{}
+	ids, err := checkBatch("user", req.GetUserIds())
+	if err != nil {
+		return nil, err
+	}
+	stats, err := s.store.UserStats(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]*favorite.UserStats, len(ids))
+	for _, id := range ids {
+		st := stats[id]
+		out[id] = &favorite.UserStats{FavoriteCount: st.Given, TotalFavorited: st.Received}
 	}
 	return &favorite.UserStatsResponse{Stats: out}, nil
+}
+
+// checkBatch validates the ids of a stats call and returns them without repeats.
+func checkBatch(kind string, ids []int64) ([]int64, error) {
+	if len(ids) > MaxBatch {
+		return nil, errs.InvalidArgument("at most %d %ss per request", MaxBatch, kind)
+	}
+	seen := make(map[int64]struct{}, len(ids))
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if !idgen.Valid(id) {
+			return nil, errs.InvalidArgument("invalid %s id %d", kind, id)
+		}
+		if _, dup := seen[id]; !dup {
+			seen[id] = struct{}{}
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// Cursors are opaque to clients: base64url of "<created_at ms>.<video id>", the
+// position of the last like on the previous page.
+func encodeCursor(p Position) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(p.CreatedAt, 10) + "." + strconv.FormatInt(p.VideoID, 10)))
+}
+
+var errBadCursor = errs.InvalidArgument("cursor is not valid")
+
+// decodeCursor parses a cursor from encodeCursor; "" is the first page. Only the
+// exact form encodeCursor writes is accepted, so a forged or damaged cursor is
+// refused rather than read as some other position.
+func decodeCursor(c string) (*Position, error) {
+	if c == "" {
+		return nil, nil
+	}
+	if len(c) > 64 {
+		return nil, errBadCursor
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return nil, errBadCursor
+	}
+	at, vid, found := strings.Cut(string(raw), ".")
+	if !found {
+		return nil, errBadCursor
+	}
+	p := Position{}
+	if p.CreatedAt, err = strconv.ParseInt(at, 10, 64); err != nil || p.CreatedAt < 0 {
+		return nil, errBadCursor
+	}
+	if p.VideoID, err = strconv.ParseInt(vid, 10, 64); err != nil || !idgen.Valid(p.VideoID) {
+		return nil, errBadCursor
+	}
+	if encodeCursor(p) != c {
+		return nil, errBadCursor
+	}
+	return &p, nil
 }

@@ -105,6 +105,9 @@ func New(d Deps) (*Gateway, error) {
 		// Bodies stream; the server-wide bound is the largest route's, and each
 		// route enforces its own (body.go).
 		server.WithStreamBody(true),
+		// Hertz would otherwise read a whole multipart upload into memory and temp
+		// files before any handler, ignoring our limits; forms are parsed on demand.
+		server.WithDisablePreParseMultipartForm(true),
 		server.WithMaxRequestBodySize(int(max(d.Config.HTTP.MaxBodyBytes, d.Config.HTTP.MaxUploadBytes))),
 		server.WithMaxHeaderBytes(16 << 10),
 		server.WithReadTimeout(d.Config.HTTP.ReadTimeout),

@@ -38,7 +38,9 @@ func (g *Gateway) routes(metrics *prometheus.Registry) {
 	both(post, "/douyin/user/register/", g.register)
 	both(post, "/douyin/user/login/", g.login)
 	both(get, "/douyin/user/", g.userInfo)
-	both(post, "/douyin/publish/action/", g.publishAction)
+	// Publish streams its multipart body under the upload limit itself (video.go).
+	g.h.Handle(post, "/douyin/publish/action/", g.limited("write"), g.publishAction)
+	g.h.Handle(post, "/douyin/publish/action", g.limited("write"), g.publishAction)
 	both(get, "/douyin/publish/list/", g.publishList)
 	both(post, "/douyin/favorite/action/", g.favoriteAction)
 	both(get, "/douyin/favorite/list/", g.favoriteList)
@@ -58,6 +60,7 @@ func (g *Gateway) routes(metrics *prometheus.Registry) {
 	// Generated default avatars and backgrounds.
 	g.h.GET("/static/avatar/:file", g.avatar)
 	g.h.GET("/static/background/:file", g.background)
+	g.mediaRoutes() // GET and HEAD /media/*key (media.go)
 
 	g.opsRoutes(metrics)
 }

@@ -2,6 +2,9 @@ package videosvc
 
 import (
 	"context"
+	"time"
+
+	"github.com/cloudwego/kitex/client/callopt"
 
 	"github.com/mdouyin/mdouyin/kitex_gen/video"
 	"github.com/mdouyin/mdouyin/kitex_gen/video/videoservice"
@@ -18,8 +21,19 @@ var _ video.VideoService = (*Remote)(nil)
 // NewRemote wraps a Kitex client of the video role.
 func NewRemote(c videoservice.Client) *Remote { return &Remote{c: c} }
 
+// publishTimeout bounds a Publish call whose context has no deadline. Publishing
+// runs ffmpeg, possibly after queueing for a worker, so it gets far longer than
+// the client's ordinary RPC timeout.
+const publishTimeout = 30 * time.Minute
+
+// Publish calls the video role with the time its context allows (or
+// publishTimeout) instead of the client's ordinary RPC timeout.
 func (r *Remote) Publish(ctx context.Context, req *video.PublishRequest) (*video.PublishResponse, error) {
-	return r.c.Publish(ctx, req)
+	d := publishTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		d = time.Until(dl)
+	}
+	return r.c.Publish(ctx, req, callopt.WithRPCTimeout(d))
 }
 
 func (r *Remote) Feed(ctx context.Context, req *video.FeedRequest) (*video.FeedResponse, error) {
