@@ -58,6 +58,18 @@ func buildVideo(ctx context.Context, p *platform, tokens *token.Manager, s *gate
 	if err := os.MkdirAll(tmp, 0o750); err != nil {
 		return err
 	}
-	s.Video = videosvc.New(store, p.blobs, media, p.ids, p.log, videosvc.Options{TempDir: tmp, MaxUploadBytes: p.cfg.HTTP.MaxUploadBytes})
+	f := p.cfg.Feed
+	svc := videosvc.New(store, p.blobs, media, p.ids, p.log, videosvc.Options{
+		TempDir:        tmp,
+		MaxUploadBytes: p.cfg.HTTP.MaxUploadBytes,
+		Relation:       s.Relation,
+		Inbox:          store,
+		Feed:           videosvc.FeedOptions{PullThreshold: f.PullThreshold, InboxSize: f.InboxSize, BackfillCount: f.BackfillCount},
+	})
+	// The fan-out and follow consumers keep inboxes up to date off the request
+	// path: publishing answers once the video row commits, not once it reached
+	// every follower.
+	p.Background(func(ctx context.Context) error { return svc.RunConsumers(ctx, p.bus) })
+	s.Video = svc
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/mdouyin/mdouyin/internal/platform/blob"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
+	"github.com/mdouyin/mdouyin/kitex_gen/relation"
 	"github.com/mdouyin/mdouyin/kitex_gen/video"
 )
 
@@ -66,6 +67,14 @@ type Options struct {
 	// MaxUploadBytes refuses staged uploads larger than this; 0 means no limit
 	// here (the gateway enforces its own).
 	MaxUploadBytes int64
+	// Relation is the relation role, which the following timeline asks for the
+	// viewer's follows and their follower counts. With Relation or Inbox nil,
+	// every feed is the global timeline.
+	Relation relation.RelationService
+	// Inbox keeps the following timeline's inboxes (SQLStore is one).
+	Inbox InboxStore
+	// Feed shapes the following timeline.
+	Feed FeedOptions
 }
 
 // Service implements the video role.
@@ -76,6 +85,7 @@ type Service struct {
 	ids   *idgen.Generator
 	log   *slog.Logger
 	o     Options
+	feed  FeedOptions
 	now   func() time.Time
 }
 
@@ -83,7 +93,7 @@ var _ video.VideoService = (*Service)(nil)
 
 // New returns the video service over its dependencies.
 func New(store Store, blobs blob.Store, media *Pipeline, ids *idgen.Generator, log *slog.Logger, o Options) *Service {
-	return &Service{store: store, blobs: blobs, media: media, ids: ids, log: log, o: o, now: time.Now}
+	return &Service{store: store, blobs: blobs, media: media, ids: ids, log: log, o: o, feed: o.Feed.withDefaults(), now: time.Now}
 }
 
 // Publish turns a staged upload into a video: it checks the file by magic number
@@ -238,8 +248,8 @@ func (s *Service) deleteBlob(ctx context.Context, key string) {
 	}
 }
 
-// Feed returns a page of the timeline, newest first, strictly before
-// latest_time (and, with a cursor, after that video of latest_time's millisecond).
+// Feed returns a page of a timeline, newest first, strictly before latest_time
+// (and, with a cursor, after that video of latest_time's millisecond).
 //
 // The app sends back only next_time, the creation millisecond of the last video
 // shown, never a cursor. A page that ended inside a millisecond would lose the
@@ -248,16 +258,18 @@ func (s *Service) deleteBlob(ctx context.Context, key string) {
 // more; a page may then exceed count). Paging by next_time alone then neither
 // repeats nor skips; next_cursor is offered to clients that want exact positions.
 //
-// Until the following timeline lands (the second stage of the feed), every type
-// is served from the global timeline.
+// Anonymous viewers and type "global" get the global timeline. A logged-in viewer
+// gets the following timeline, continued by the global one once it runs out (see
+// followingPage); type "following" gets the following timeline alone.
 func (s *Service) Feed(ctx context.Context, req *video.FeedRequest) (*video.FeedResponse, error) {
 	switch req.GetType() {
 	case FeedDefault, FeedGlobal, FeedFollowing:
 	default:
 		return nil, errs.InvalidArgument("type must be %q or %q", FeedFollowing, FeedGlobal)
 	}
-	if req.GetViewerId() != 0 && !idgen.Valid(req.GetViewerId()) {
-		return nil, errs.InvalidArgument("invalid viewer id %d", req.GetViewerId())
+	viewer := req.GetViewerId()
+	if viewer != 0 && !idgen.Valid(viewer) {
+		return nil, errs.InvalidArgument("invalid viewer id %d", viewer)
 	}
 	latest := req.GetLatestTime()
 	switch {
@@ -283,21 +295,17 @@ func (s *Service) Feed(ctx context.Context, req *video.FeedRequest) (*video.Feed
 		// the page continues within that millisecond.
 		pos.ID = id
 	}
-	vs, err := s.store.Recent(ctx, pos, count)
+	var (
+		vs  []*Video
+		err error
+	)
+	if viewer == 0 || req.GetType() == FeedGlobal || s.o.Relation == nil || s.o.Inbox == nil {
+		vs, err = s.globalPage(ctx, pos, count)
+	} else {
+		vs, err = s.followingPage(ctx, viewer, pos, count, req.GetType() == FeedDefault)
+	}
 	if err != nil {
 		return nil, err
-	}
-	if len(vs) == count {
-		last := vs[len(vs)-1]
-		rest, err := s.store.AtMillisecond(ctx, last.CreateTime, last.ID, maxTie)
-		if err != nil {
-			return nil, err
-		}
-		if len(rest) == maxTie {
-			s.log.WarnContext(ctx, "more videos share one millisecond than a feed page can take; app paging may skip some",
-				"create_time", last.CreateTime)
-		}
-		vs = append(vs, rest...)
 	}
 	resp := &video.FeedResponse{Videos: make([]*video.Video, 0, len(vs)), NextTime: latest}
 	for _, v := range vs {
