@@ -36,6 +36,7 @@ comment platform and an operations console.
 Usage:
   mdouyin                       run every role in one process (same as: mdouyin serve)
   mdouyin serve [flags]         run every role, or one with --role
+  mdouyin seed [flags]          write a dataset for measuring (mdouyin seed --help)
   mdouyin help                  show this text
 
 One process (the default) keeps everything under the data directory: SQLite
@@ -56,6 +57,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
+	}
+	if cmd == "seed" {
+		return runSeed(ctx, args, getenv, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("mdouyin", flag.ContinueOnError)
 	fs.SetOutput(stdout)

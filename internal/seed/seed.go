@@ -1,0 +1,641 @@
+// Package seed writes a realistic dataset straight through the services' stores,
+// for measuring: users who share one password, a power-law follow graph with a few
+// authors followed by (nearly) everyone, friends who chat, videos spread over past
+// months that share one real media file, and likes skewed toward popular videos.
+//
+// Every row carries a historical time, and rows with ids take them from that past
+// second (idgen.NextAt), so ids and times agree as if the data had been written
+// live. Counts are exact: each bulk write moves its count rows in the same
+// transaction. The dataset is a function of the options alone (seed, sizes and end
+// time): the same flags give the same users, graph, videos, likes and messages.
+package seed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mdouyin/mdouyin/internal/favoritesvc"
+	"github.com/mdouyin/mdouyin/internal/messagesvc"
+	"github.com/mdouyin/mdouyin/internal/password"
+	"github.com/mdouyin/mdouyin/internal/platform/blob"
+	"github.com/mdouyin/mdouyin/internal/platform/idgen"
+	"github.com/mdouyin/mdouyin/internal/relationsvc"
+	"github.com/mdouyin/mdouyin/internal/usersvc"
+	"github.com/mdouyin/mdouyin/internal/videosvc"
+)
+
+// Options size and shape a dataset.
+type Options struct {
+	Users    int // accounts, named seed_000001, seed_000002, ...
+	Follows  int // follow edges in all, the big authors' included
+	Videos   int
+	Likes    int
+	Messages int // chat messages, between friends only
+
+	// BigAuthors users are each followed by BigFollowers users (at most every other
+	// user): the authors whose feed fan-out is pulled, not pushed.
+	BigAuthors   int
+	BigFollowers int
+
+	// Months is how far back follows, videos, likes and messages go (30-day
+	// months); the accounts were registered in the 30 days before that.
+	Months int
+	// End is the time every row is before; zero means now. It must lie before the
+	// id generator was created (idgen.NextAt).
+	End time.Time
+
+	Seed     uint64
+	Batch    int    // rows per transaction
+	Password string // every seeded user's password
+}
+
+// DefaultOptions is a small dataset that loads in seconds.
+func DefaultOptions() Options {
+	return Options{
+		Users: 1000, Follows: 10_000, Videos: 2000, Likes: 20_000, Messages: 2000,
+		BigAuthors: 2, BigFollowers: 1_000_000, Months: 6,
+		Seed: 1, Batch: 10_000, Password: "seed-password",
+	}
+}
+
+// registrationSpan is how long before the activity window the accounts registered,
+// so that everything a user does comes after the user exists.
+const registrationSpan = 30 * 24 * time.Hour
+
+// month is the length of one of Options.Months.
+const month = 30 * 24 * time.Hour
+
+// maxRingWidth bounds how many neighbours on each side a user befriends.
+const maxRingWidth = 5
+
+// ErrNotEmpty is returned when a store already holds data: seeded rows would mix
+// with real ones (and their names could collide), so the seeder only fills empty
+// databases.
+var ErrNotEmpty = errors.New("seed: the database is not empty; seed into a new data directory or database")
+
+// Stores are the stores the seeder writes through.
+type Stores struct {
+	Users     *usersvc.SQLStore
+	Relations *relationsvc.SQLStore
+	Videos    *videosvc.SQLStore
+	Favorites *favoritesvc.SQLStore
+	Messages  *messagesvc.SQLStore
+	Blobs     blob.Store
+}
+
+// Deps are the seeder's other collaborators.
+type Deps struct {
+	// Hasher computes the one password hash every seeded user shares; use the
+	// server's parameters so logins do not rehash.
+	Hasher *password.Hasher
+	// IDs issues the historical ids. Give it a node number no server uses:
+	// NextAt ids of two generators with one node can collide.
+	IDs *idgen.Generator
+	// FFmpeg is the ffmpeg binary that renders the shared media; TempDir is where
+	// it works (empty: the system's).
+	FFmpeg  string
+	TempDir string
+	// Progress shows each phase; nil shows nothing.
+	Progress *Progress
+}
+
+// Result says what a run wrote.
+type Result struct {
+	Users, Follows, Videos, Likes, Messages int64
+	// Friendships is the number of mutually following pairs made for chats.
+	Friendships int64
+	// BigAuthors are the ids of the authors with BigFollowers followers.
+	BigAuthors []int64
+	// Media is the shared video and cover (zero without videos).
+	Media    Media
+	Password string
+	// Start and End bound the activity window; Elapsed is the run's duration.
+	Start, End time.Time
+	Elapsed    time.Duration
+}
+
+// Rows is the number of fact rows written (accounts, follows, videos, likes and
+// messages; not count rows).
+func (r Result) Rows() int64 { return r.Users + r.Follows + r.Videos + r.Likes + r.Messages }
+
+// Seeder writes datasets.
+type Seeder struct {
+	stores Stores
+	deps   Deps
+}
+
+// New returns a Seeder writing to stores.
+func New(stores Stores, deps Deps) *Seeder {
+	return &Seeder{stores: stores, deps: deps}
+}
+
+// run is one seeding's state: the options and what earlier phases produced that
+// later phases build on.
+type run struct {
+	*Seeder
+	o              Options
+	startMs, endMs int64
+	ring           int // friends on each side in the ring of user indexes
+
+	users      []int64 // id of each user index, ascending
+	perm       []int32 // user indexes by popularity: big authors first
+	big        []int32 // big authors' user indexes
+	bigF       int     // followers of each big author
+	videos     []int64 // id of each video index, ascending
+	videoOwner []int32 // author's user index of each video
+	videoTime  []int64 // create_time of each video, ms
+
+	res Result
+}
+
+// Validate reports the first option that makes no sense.
+func (o Options) Validate() error {
+	switch {
+	case o.Users < 0 || o.Follows < 0 || o.Videos < 0 || o.Likes < 0 || o.Messages < 0 || o.BigAuthors < 0 || o.BigFollowers < 0:
+		return errors.New("seed: sizes must not be negative")
+	case o.Users == 0 && o.Follows+o.Videos+o.Likes+o.Messages > 0:
+		return errors.New("seed: follows, videos, likes and messages need users")
+	case o.Users < 2 && o.Follows+o.Messages > 0:
+		return errors.New("seed: follows and messages need at least 2 users")
+	case o.BigAuthors > o.Users:
+		return fmt.Errorf("seed: --big-authors %d is more than --users %d", o.BigAuthors, o.Users)
+	case int64(o.Follows) > int64(o.Users)*int64(o.Users-1):
+		return fmt.Errorf("seed: --follows %d is more than %d users can make", o.Follows, int64(o.Users)*int64(o.Users-1))
+	case o.Likes > 0 && o.Videos == 0:
+		return errors.New("seed: likes need videos")
+	case int64(o.Likes) > int64(o.Users)*int64(o.Videos):
+		return fmt.Errorf("seed: --likes %d is more than %d users can give %d videos", o.Likes, o.Users, o.Videos)
+	case o.Months < 1:
+		return errors.New("seed: --months must be at least 1")
+	case o.Batch < 1:
+		return errors.New("seed: the batch size must be at least 1")
+	case o.Password == "":
+		return errors.New("seed: the password must not be empty")
+	}
+	if big := int64(o.BigAuthors) * int64(min(o.BigFollowers, max(o.Users-1, 0))); big > int64(o.Follows) {
+		return fmt.Errorf("seed: --follows %d is less than --big-authors × --big-followers (%d)", o.Follows, big)
+	}
+	return nil
+}
+
+// Run writes the dataset o describes. It refuses (ErrNotEmpty) when any store holds
+// data. A failure leaves what earlier batches committed; seed again into an empty
+// database.
+func (s *Seeder) Run(ctx context.Context, o Options) (Result, error) {
+	began := time.Now()
+	if err := o.Validate(); err != nil {
+		return Result{}, err
+	}
+	end := o.End
+	if end.IsZero() {
+		end = time.Now().Add(-time.Second)
+	}
+	end = end.Truncate(time.Second)
+	start := end.Add(-time.Duration(o.Months) * month)
+	if earliest := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC); start.Add(-registrationSpan).Before(earliest) {
+		return Result{}, fmt.Errorf("seed: %d months before %s reaches before %s, where ids begin",
+			o.Months, end.Format(time.DateOnly), earliest.Format(time.DateOnly))
+	}
+	if err := s.checkEmpty(ctx); err != nil {
+		return Result{}, err
+	}
+	r := &run{Seeder: s, o: o, startMs: start.UnixMilli(), endMs: end.UnixMilli()}
+	r.res = Result{Password: o.Password, Start: start, End: end}
+	if err := r.planFollows(); err != nil {
+		return Result{}, err
+	}
+	if err := r.seedUsers(ctx); err != nil {
+		return r.res, err
+	}
+	// The rest runs in two lanes, each writing other stores: with SQLite those are
+	// other files, which take writes side by side, and the CPU-bound SQLite of one
+	// lane uses the core the other leaves. Messages wait for the videos only so
+	// that the two phases that take ids never draw from one second at once: the
+	// ids stay a function of the options.
+	videosDone := make(chan struct{})
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := r.seedFollows(gctx); err != nil {
+			return err
+		}
+		select {
+		case <-videosDone:
+		case <-gctx.Done():
+			return gctx.Err()
+		}
+		return r.seedMessages(gctx)
+	})
+	g.Go(func() error {
+		err := r.seedVideos(gctx)
+		if err == nil {
+			close(videosDone)
+			err = r.seedLikes(gctx)
+		}
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return r.res, err
+	}
+	r.res.Elapsed = time.Since(began)
+	return r.res, nil
+}
+
+// checkEmpty returns ErrNotEmpty when any store holds data.
+func (s *Seeder) checkEmpty(ctx context.Context) error {
+	checks := []func(context.Context) (bool, error){
+		s.stores.Users.Empty, s.stores.Relations.Empty, s.stores.Videos.Empty,
+		s.stores.Favorites.Empty, s.stores.Messages.Empty,
+	}
+	for _, empty := range checks {
+		ok, err := empty(ctx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNotEmpty
+		}
+	}
+	return nil
+}
+
+// planFollows fixes the graph's skeleton: the popularity order of users, the big
+// authors, and the width of the friend ring. Friends are the users next to each
+// other in index order (up to ring on each side), so both ends of a chat know
+// they are friends without a lookup; the ring takes up to 40% of the follows left
+// after the big authors', and at least one neighbour when there are messages.
+func (r *run) planFollows() error {
+	n, o := r.o.Users, r.o
+	rng := newRand(o.Seed, streamPermutation)
+	r.perm = make([]int32, n)
+	for i, p := range rng.Perm(n) {
+		r.perm[i] = int32(p)
+	}
+	r.big = r.perm[:o.BigAuthors]
+	r.bigF = min(o.BigFollowers, max(n-1, 0))
+	left := int64(o.Follows) - int64(o.BigAuthors)*int64(r.bigF)
+	if n >= 3 {
+		r.ring = int(min(int64(maxRingWidth), int64((n-1)/2), left*4/10/(2*int64(n))))
+		if r.ring == 0 && o.Messages > 0 {
+			if left < 2*int64(n) {
+				return fmt.Errorf("seed: messages are between friends: raise --follows by %d so that every user has one", 2*int64(n)-left)
+			}
+			r.ring = 1
+		}
+	} else if o.Messages > 0 {
+		return errors.New("seed: messages are between friends, which needs at least 3 users")
+	}
+	return nil
+}
+
+// seedUsers writes the accounts, registered at evenly spread moments of the 30 days
+// before the window, so ids ascend with the user index. All share one hash.
+func (r *run) seedUsers(ctx context.Context) error {
+	n := r.o.Users
+	ph := r.deps.Progress.Start("password", 1)
+	hash, err := r.deps.Hasher.Hash(ctx, r.o.Password)
+	ph.Add(1)
+	ph.Finish()
+	if err != nil {
+		return err
+	}
+	p := r.deps.Progress.Start("users", int64(n))
+	defer p.Finish()
+	rng := newRand(r.o.Seed, streamUsers)
+	regStart, span := r.startMs-registrationSpan.Milliseconds(), registrationSpan.Milliseconds()
+	r.users = make([]int64, n)
+	batch := make([]*usersvc.Account, 0, r.o.Batch)
+	flush := func() error {
+		if err := r.stores.Users.BulkCreate(ctx, batch); err != nil {
+			return fmt.Errorf("seed: users: %w", err)
+		}
+		p.Add(int64(len(batch)))
+		r.res.Users += int64(len(batch))
+		batch = batch[:0]
+		return nil
+	}
+	for i := range n {
+		at := regStart + stratified(rng, i, n, span)
+		id, err := r.deps.IDs.NextAt(time.UnixMilli(at))
+		if err != nil {
+			return err
+		}
+		r.users[i] = id
+		name := fmt.Sprintf("seed_%06d", i+1)
+		batch = append(batch, &usersvc.Account{ID: id, Name: name, NameKey: usersvc.NameKey(name), PasswordHash: hash, CreatedAt: at})
+		if len(batch) == r.o.Batch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	for _, b := range r.big {
+		r.res.BigAuthors = append(r.res.BigAuthors, r.users[b])
+	}
+	return nil
+}
+
+// stratified returns the i-th of n offsets spread over span: inside the i-th n-th
+// of it, at a random place, so the offsets ascend but are not evenly spaced.
+func stratified(rng *rand.Rand, i, n int, span int64) int64 {
+	lo := span * int64(i) / int64(n)
+	hi := span * int64(i+1) / int64(n)
+	if hi <= lo {
+		return lo
+	}
+	return lo + rng.Int64N(hi-lo)
+}
+
+// followsBig reports whether user i follows big author b: each big author's
+// followers are the bigF users around it in index order (wrapping around), from
+// `shift` before it on, so that they include its ring neighbours on both sides:
+// the ring then adds no follower beyond bigF whenever bigF is at least twice the
+// ring width, and a big author has exactly the followers asked for.
+func (r *run) followsBig(i, b int32) bool {
+	n := int64(r.o.Users)
+	shift := int64(min(r.ring, r.bigF/2))
+	return i != b && (int64(i)-int64(b)+shift+n)%n <= int64(r.bigF)
+}
+
+// seedFollows writes the graph follower by follower, each follower's edges in
+// followee order, so inserts run along the primary key. A follower follows the big
+// authors whose window covers it, its ring neighbours, and a share of the rest
+// drawn by popularity (Zipf over the non-big users). Shares the graph cannot hold
+// (a follower who would have to follow more users than exist) move to the next
+// follower, so the total is as asked whenever the graph can hold it.
+func (r *run) seedFollows(ctx context.Context) error {
+	n, o := r.o.Users, r.o
+	if o.Follows == 0 {
+		return nil
+	}
+	p := r.deps.Progress.Start("follows", int64(o.Follows))
+	defer p.Finish()
+	isBig := make(map[int32]bool, len(r.big))
+	for _, b := range r.big {
+		isBig[b] = true
+	}
+	bigTotal := int64(len(r.big)) * int64(r.bigF)
+	ringTotal := 2 * int64(r.ring) * int64(n)
+	sh := newShares(o.Seed, streamFollowShares, n, max(int64(o.Follows)-bigTotal-ringTotal, 0))
+	rng := newRand(o.Seed, streamFollows)
+	pick := newPicker(rng, r.perm[len(r.big):], n)
+	span := r.endMs - r.startMs
+
+	batch := make([]relationsvc.Change, 0, o.Batch)
+	flush := func() error {
+		if err := r.stores.Relations.BulkFollow(ctx, batch); err != nil {
+			return fmt.Errorf("seed: follows: %w", err)
+		}
+		p.Add(int64(len(batch)))
+		r.res.Follows += int64(len(batch))
+		batch = batch[:0]
+		return nil
+	}
+	set := make(map[int32]bool)
+	var carry int64
+	var written int64
+	for i := range int32(n) {
+		clear(set)
+		want := carry + sh.next()
+		for _, b := range r.big {
+			if r.followsBig(i, b) {
+				set[b] = true
+				want++
+			}
+		}
+		for d := 1; d <= r.ring; d++ {
+			set[(i+int32(d))%int32(n)] = true
+			set[(i-int32(d)+int32(n))%int32(n)] = true
+			want += 2
+		}
+		want = min(want, int64(o.Follows)-written)
+		pick.fill(set, int(min(want, int64(n-1))), func(u int32) bool { return u != i && !isBig[u] })
+		carry = max(want-int64(len(set)), 0)
+		followees := make([]int32, 0, len(set))
+		for u := range set {
+			followees = append(followees, u)
+		}
+		slices.Sort(followees)
+		for _, u := range followees {
+			batch = append(batch, relationsvc.Change{FollowerID: r.users[i], FolloweeID: r.users[u], At: r.startMs + rng.Int64N(span)})
+			if len(batch) == o.Batch {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		written += int64(len(followees))
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	r.res.Friendships = int64(r.ring) * int64(n)
+	return nil
+}
+
+// videoTitles are mixed into seeded titles, so titles are not all alike.
+var videoTitles = [...]string{"Morning run", "Street food tour", "Cat vs. laser", "Guitar cover", "Sunset timelapse",
+	"Dance challenge", "Cooking noodles", "City at night", "Puppy's first snow", "Skateboard trick"}
+
+// seedVideos writes the videos in time order, spread evenly over the window, so ids
+// ascend. Authors are drawn by popularity (the big authors most often); each big
+// author also publishes one of the newest videos, so their pulled feeds are never
+// empty or stale.
+func (r *run) seedVideos(ctx context.Context) error {
+	v, o := r.o.Videos, r.o
+	if v == 0 {
+		return nil
+	}
+	ph := r.deps.Progress.Start("media", 1)
+	media, err := MakeMedia(ctx, r.deps.FFmpeg, r.deps.TempDir, r.stores.Blobs)
+	ph.Add(1)
+	ph.Finish()
+	if err != nil {
+		return err
+	}
+	r.res.Media = media
+	p := r.deps.Progress.Start("videos", int64(v))
+	defer p.Finish()
+	rng := newRand(o.Seed, streamVideos)
+	var zipf *rand.Zipf
+	if len(r.perm) > 1 {
+		zipf = rand.NewZipf(rng, zipfS, 1, uint64(len(r.perm)-1))
+	}
+	r.videos, r.videoOwner, r.videoTime = make([]int64, v), make([]int32, v), make([]int64, v)
+	batch := make([]*videosvc.Video, 0, o.Batch)
+	flush := func() error {
+		if err := r.stores.Videos.BulkCreate(ctx, batch); err != nil {
+			return fmt.Errorf("seed: videos: %w", err)
+		}
+		p.Add(int64(len(batch)))
+		r.res.Videos += int64(len(batch))
+		batch = batch[:0]
+		return nil
+	}
+	for k := range v {
+		at := r.startMs + stratified(rng, k, v, r.endMs-r.startMs)
+		var owner int32
+		switch {
+		case k >= v-len(r.big):
+			owner = r.big[v-1-k]
+		case zipf != nil:
+			owner = r.perm[zipf.Uint64()]
+		default:
+			owner = r.perm[0]
+		}
+		id, err := r.deps.IDs.NextAt(time.UnixMilli(at))
+		if err != nil {
+			return err
+		}
+		r.videos[k], r.videoOwner[k], r.videoTime[k] = id, owner, at
+		batch = append(batch, &videosvc.Video{
+			ID: id, AuthorID: r.users[owner], PlayKey: media.PlayKey, CoverKey: media.CoverKey, CreateTime: at,
+			Title: fmt.Sprintf("%s #%d", videoTitles[rng.IntN(len(videoTitles))], k+1),
+		})
+		if len(batch) == o.Batch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// seedLikes writes the likes liker by liker, each liker's in video order, so inserts
+// run along the primary key. Videos are drawn by popularity (Zipf over a random
+// order of the videos), so a few videos collect most likes; a like comes after its
+// video was published.
+func (r *run) seedLikes(ctx context.Context) error {
+	n, o := r.o.Users, r.o
+	if o.Likes == 0 {
+		return nil
+	}
+	p := r.deps.Progress.Start("likes", int64(o.Likes))
+	defer p.Finish()
+	popularity := make([]int32, len(r.videos))
+	for i, k := range newRand(o.Seed, streamVideoPopularity).Perm(len(r.videos)) {
+		popularity[i] = int32(k)
+	}
+	sh := newShares(o.Seed, streamLikeShares, n, int64(o.Likes))
+	rng := newRand(o.Seed, streamLikes)
+	pick := newPicker(rng, popularity, len(r.videos))
+	anyVideo := func(int32) bool { return true }
+
+	batch := make([]favoritesvc.Like, 0, o.Batch)
+	flush := func() error {
+		if err := r.stores.Favorites.BulkLike(ctx, batch); err != nil {
+			return fmt.Errorf("seed: likes: %w", err)
+		}
+		p.Add(int64(len(batch)))
+		r.res.Likes += int64(len(batch))
+		batch = batch[:0]
+		return nil
+	}
+	set := make(map[int32]bool)
+	var carry int64
+	for i := range n {
+		clear(set)
+		want := carry + sh.next()
+		pick.fill(set, int(min(want, int64(len(r.videos)))), anyVideo)
+		carry = want - int64(len(set))
+		liked := make([]int32, 0, len(set))
+		for k := range set {
+			liked = append(liked, k)
+		}
+		slices.Sort(liked)
+		for _, k := range liked {
+			at := r.videoTime[k] + rng.Int64N(max(r.endMs-r.videoTime[k], 1))
+			batch = append(batch, favoritesvc.Like{UserID: r.users[i], VideoID: r.videos[k], AuthorID: r.users[r.videoOwner[k]], CreatedAt: at})
+			if len(batch) == o.Batch {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// chatLines are the seeded messages' texts.
+var chatLines = [...]string{"hi!", "did you see my new video?", "haha 😂", "where are you?", "see you tomorrow",
+	"that dance was amazing", "ok", "好的", "send me the link", "good night 🌙"}
+
+// seedMessages writes chats between ring friends (user i and i+d, d up to the ring
+// width), conversation by conversation: a skewed share of the messages each, at
+// random times of the window, strictly increasing within the conversation as the
+// message store requires, sent by either side.
+func (r *run) seedMessages(ctx context.Context) error {
+	n, o := r.o.Users, r.o
+	if o.Messages == 0 {
+		return nil
+	}
+	p := r.deps.Progress.Start("messages", int64(o.Messages))
+	defer p.Finish()
+	pairs := n * r.ring
+	sh := newShares(o.Seed, streamMessageShares, pairs, int64(o.Messages))
+	rng := newRand(o.Seed, streamMessages)
+	batch := make([]*messagesvc.Message, 0, o.Batch)
+	flush := func() error {
+		if err := r.stores.Messages.BulkInsert(ctx, batch); err != nil {
+			return fmt.Errorf("seed: messages: %w", err)
+		}
+		p.Add(int64(len(batch)))
+		r.res.Messages += int64(len(batch))
+		batch = batch[:0]
+		return nil
+	}
+	var times []int64
+	for pair := range pairs {
+		c := sh.next()
+		if c == 0 {
+			continue
+		}
+		a, b := pair/r.ring, (pair/r.ring+pair%r.ring+1)%n
+		// c distinct milliseconds: sorted draws, each pushed past its predecessor;
+		// drawing below end-c keeps the last one inside the window.
+		span := max(r.endMs-r.startMs-c, 1)
+		times = times[:0]
+		for range c {
+			times = append(times, r.startMs+rng.Int64N(span))
+		}
+		slices.Sort(times)
+		for k := 1; k < len(times); k++ {
+			times[k] = max(times[k], times[k-1]+1)
+		}
+		for _, at := range times {
+			from, to := a, b
+			if rng.IntN(2) == 0 {
+				from, to = b, a
+			}
+			id, err := r.deps.IDs.NextAt(time.UnixMilli(at))
+			if err != nil {
+				return err
+			}
+			batch = append(batch, &messagesvc.Message{ID: id, FromUserID: r.users[from], ToUserID: r.users[to],
+				Content: chatLines[rng.IntN(len(chatLines))], CreateTime: at})
+			if len(batch) == o.Batch {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return nil
+}
