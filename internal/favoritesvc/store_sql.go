@@ -6,11 +6,7 @@ import (
 	"embed"
 	"errors"
 	"io/fs"
-	"math/rand/v2"
 	"strings"
-	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 )
@@ -170,35 +166,11 @@ func (s *SQLStore) addUserCounts(ctx context.Context, tx *sql.Tx, liker, author,
 	return nil
 }
 
-// Deadlock retries. Ordered locking cannot prevent every InnoDB deadlock: two
-// inserts of one fact that meet its pending delete both take a shared lock on the
-// key and then both need it exclusive (TestStoreRacesOnSameFacts provokes this).
-// InnoDB rolls the victim back whole, so running it again is safe: every write here
-// is idempotent by key and counts only what it changed.
-const (
-	maxTxAttempts = 10
-	retryBackoff  = 5 * time.Millisecond
-	mysqlDeadlock = 1213 // ER_LOCK_DEADLOCK
-)
-
-// inTx runs fn in a transaction, again when MySQL chose it as a deadlock victim.
-// SQLite transactions take the write lock at BEGIN and never deadlock.
+// inTx runs fn in a transaction, again when MySQL chose it as a deadlock victim
+// (ordered locking cannot prevent every InnoDB deadlock). Running it again is safe:
+// every write here is idempotent by key and counts only what it changed.
 func (s *SQLStore) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := s.db.InTx(ctx, fn)
-		var me *mysql.MySQLError
-		if err == nil || attempt == maxTxAttempts || !errors.As(err, &me) || me.Number != mysqlDeadlock {
-			return err
-		}
-		// Jitter spreads the victims out so they do not collide again in step.
-		wait := retryBackoff * time.Duration(attempt)
-		wait += rand.N(wait)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-	}
+	return s.db.InTxRetry(ctx, fn)
 }
 
 func (s *SQLStore) Liked(ctx context.Context, userID int64, after *Position, limit int) ([]Like, error) {

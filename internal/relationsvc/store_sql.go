@@ -4,13 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"io/fs"
-	"math/rand/v2"
 	"strings"
-	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/platform/outbox"
@@ -296,32 +291,9 @@ func int64Args(ids []int64) []any {
 	return args
 }
 
-// Deadlock retries. InnoDB may still pick a victim among transactions that lock
-// rows in the same order (gap and insert-intention locks on the indexes), and rolls
-// the victim back whole, outbox row included; running it again is safe because
+// inTx runs fn in a transaction, again when MySQL chose it as a deadlock victim
+// (ordered locking cannot prevent every InnoDB deadlock). Running it again is safe:
 // every write here is idempotent by key and counts only what it changed.
-const (
-	maxTxAttempts = 5
-	retryBackoff  = 5 * time.Millisecond
-	mysqlDeadlock = 1213 // ER_LOCK_DEADLOCK
-)
-
-// inTx runs fn in a transaction, again when MySQL chose it as a deadlock victim.
-// SQLite transactions take the write lock at BEGIN and never deadlock.
 func (s *SQLStore) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := s.db.InTx(ctx, fn)
-		var me *mysql.MySQLError
-		if err == nil || attempt == maxTxAttempts || !errors.As(err, &me) || me.Number != mysqlDeadlock {
-			return err
-		}
-		// Jitter spreads the victims out so they do not collide again in step.
-		wait := retryBackoff * time.Duration(attempt)
-		wait += rand.N(wait)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-	}
+	return s.db.InTxRetry(ctx, fn)
 }

@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -336,4 +337,36 @@ func (db *DB) InsertIgnore() string {
 		return "INSERT IGNORE"
 	}
 	return "INSERT OR IGNORE"
+}
+
+// Deadlock retries. InnoDB may pick a deadlock victim even among transactions that
+// lock rows in one agreed order (gap and insert-intention locks on indexes), and it
+// rolls the victim back whole.
+const (
+	maxTxAttempts = 10
+	retryBackoff  = 5 * time.Millisecond
+	mysqlDeadlock = 1213 // ER_LOCK_DEADLOCK
+)
+
+// InTxRetry is InTx for transactions that are safe to run again: fn is run anew
+// when MySQL chose its transaction as a deadlock victim, with jittered back-off.
+// Only use it when every write in fn is idempotent by key and nothing outside the
+// transaction remembers a failed attempt. SQLite takes the write lock at BEGIN
+// (immediate transactions) and never deadlocks, so there it is InTx.
+func (db *DB) InTxRetry(ctx context.Context, fn func(*sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.InTx(ctx, fn)
+		var me *mysql.MySQLError
+		if err == nil || attempt == maxTxAttempts || !errors.As(err, &me) || me.Number != mysqlDeadlock {
+			return err
+		}
+		// Jitter spreads the victims out so they do not collide again in step.
+		wait := retryBackoff * time.Duration(attempt)
+		wait += rand.N(wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
