@@ -3,11 +3,10 @@ package favoritesvc_test
 import (
 	"context"
 	"fmt"
+	"github.com/cloudwego/kitex/server"
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -19,7 +18,7 @@ import (
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
 	"github.com/mdouyin/mdouyin/internal/platform/rpc"
-	"github.com/mdouyin/mdouyin/internal/platform/testenv"
+	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/favorite"
 	"github.com/mdouyin/mdouyin/kitex_gen/favorite/favoriteservice"
@@ -38,21 +37,8 @@ var placements = map[string]placement{
 
 func viaKitex(t *testing.T, svc *favoritesvc.Service) favorite.FavoriteService {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	svr := favoriteservice.NewServer(svc, rpc.ServerOptions(ctx, "favorite", ln)...)
-	done := make(chan error, 1)
-	go func() { done <- svr.Run() }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("kitex server: %v", err)
-		}
-	})
-	c, err := favoriteservice.NewClient("favorite", rpc.ClientOptions("favorite", []string{ln.Addr().String()}, 30*time.Second)...)
+	addr := svctest.ServeKitex(t, "favorite", func(o []server.Option) server.Server { return favoriteservice.NewServer(svc, o...) })
+	c, err := favoriteservice.NewClient("favorite", rpc.ClientOptions("favorite", []string{addr}, 30*time.Second)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,29 +46,7 @@ func viaKitex(t *testing.T, svc *favoritesvc.Service) favorite.FavoriteService {
 }
 
 // databases opens an empty database for the service on each engine under test.
-var databases = map[string]func(t *testing.T) *db.DB{
-	"sqlite": func(t *testing.T) *db.DB {
-		d, err := db.Open(context.Background(), db.Options{Driver: db.SQLite, DSN: filepath.Join(t.TempDir(), "favorite.db")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		return d
-	},
-	"mysql": func(t *testing.T) *db.DB {
-		dsn := testenv.MySQLDSN(t)
-		name := fmt.Sprintf("mdouyin_favoritesvc_%d", time.Now().UnixNano())
-		d, err := db.Open(context.Background(), db.Options{Driver: db.MySQL, DSN: dsn + name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			d.ExecContext(context.Background(), "DROP DATABASE "+name)
-			d.Close()
-		})
-		return d
-	},
-}
+var databases = svctest.Databases("favoritesvc")
 
 // fakeVideos is the video role as far as the favorite role sees it: GetVideos over
 // a map the test fills. Videos can be removed to play a video deleted after likes.

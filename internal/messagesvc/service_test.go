@@ -4,8 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"net"
-	"path/filepath"
+	"github.com/cloudwego/kitex/server"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +15,7 @@ import (
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
 	"github.com/mdouyin/mdouyin/internal/platform/rpc"
-	"github.com/mdouyin/mdouyin/internal/platform/testenv"
+	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/message"
 	"github.com/mdouyin/mdouyin/kitex_gen/message/messageservice"
@@ -35,21 +34,8 @@ var placements = map[string]placement{
 
 func viaKitex(t *testing.T, svc *messagesvc.Service) message.MessageService {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	svr := messageservice.NewServer(svc, rpc.ServerOptions(ctx, "message", ln)...)
-	done := make(chan error, 1)
-	go func() { done <- svr.Run() }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("kitex server: %v", err)
-		}
-	})
-	c, err := messageservice.NewClient("message", rpc.ClientOptions("message", []string{ln.Addr().String()}, 10*time.Second)...)
+	addr := svctest.ServeKitex(t, "message", func(o []server.Option) server.Server { return messageservice.NewServer(svc, o...) })
+	c, err := messageservice.NewClient("message", rpc.ClientOptions("message", []string{addr}, 10*time.Second)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,29 +43,7 @@ func viaKitex(t *testing.T, svc *messagesvc.Service) message.MessageService {
 }
 
 // databases opens an empty database for the service on each engine under test.
-var databases = map[string]func(t *testing.T) *db.DB{
-	"sqlite": func(t *testing.T) *db.DB {
-		d, err := db.Open(context.Background(), db.Options{Driver: db.SQLite, DSN: filepath.Join(t.TempDir(), "message.db")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		return d
-	},
-	"mysql": func(t *testing.T) *db.DB {
-		dsn := testenv.MySQLDSN(t)
-		name := fmt.Sprintf("mdouyin_messagesvc_%d", time.Now().UnixNano())
-		d, err := db.Open(context.Background(), db.Options{Driver: db.MySQL, DSN: dsn + name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			d.ExecContext(context.Background(), "DROP DATABASE "+name)
-			d.Close()
-		})
-		return d
-	},
-}
+var databases = svctest.Databases("messagesvc")
 
 // fakeUsers is the user role as far as the message role needs it: which accounts
 // exist.

@@ -3,10 +3,9 @@ package relationsvc_test
 import (
 	"context"
 	"fmt"
+	"github.com/cloudwego/kitex/server"
 	"io"
 	"log/slog"
-	"net"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -17,7 +16,7 @@ import (
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
 	"github.com/mdouyin/mdouyin/internal/platform/outbox"
 	"github.com/mdouyin/mdouyin/internal/platform/rpc"
-	"github.com/mdouyin/mdouyin/internal/platform/testenv"
+	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/internal/relationsvc"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/relation"
@@ -39,21 +38,8 @@ var placements = map[string]placement{
 
 func viaKitex(t *testing.T, svc *relationsvc.Service) relation.RelationService {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	svr := relationservice.NewServer(svc, rpc.ServerOptions(ctx, "relation", ln)...)
-	done := make(chan error, 1)
-	go func() { done <- svr.Run() }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("kitex server: %v", err)
-		}
-	})
-	c, err := relationservice.NewClient("relation", rpc.ClientOptions("relation", []string{ln.Addr().String()}, 10*time.Second)...)
+	addr := svctest.ServeKitex(t, "relation", func(o []server.Option) server.Server { return relationservice.NewServer(svc, o...) })
+	c, err := relationservice.NewClient("relation", rpc.ClientOptions("relation", []string{addr}, 10*time.Second)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,29 +47,7 @@ func viaKitex(t *testing.T, svc *relationsvc.Service) relation.RelationService {
 }
 
 // databases opens an empty database for the service on each engine under test.
-var databases = map[string]func(t *testing.T) *db.DB{
-	"sqlite": func(t *testing.T) *db.DB {
-		d, err := db.Open(context.Background(), db.Options{Driver: db.SQLite, DSN: filepath.Join(t.TempDir(), "relation.db")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		return d
-	},
-	"mysql": func(t *testing.T) *db.DB {
-		dsn := testenv.MySQLDSN(t)
-		name := fmt.Sprintf("mdouyin_relationsvc_%d", time.Now().UnixNano())
-		d, err := db.Open(context.Background(), db.Options{Driver: db.MySQL, DSN: dsn + name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			d.ExecContext(context.Background(), "DROP DATABASE "+name)
-			d.Close()
-		})
-		return d
-	},
-}
+var databases = svctest.Databases("relationsvc")
 
 // fakeUsers is the user role as the relation role sees it: GetProfiles of the
 // accounts it holds. Other methods are not called.

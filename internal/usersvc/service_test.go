@@ -2,11 +2,9 @@ package usersvc_test
 
 import (
 	"context"
-	"fmt"
+	"github.com/cloudwego/kitex/server"
 	"io"
 	"log/slog"
-	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +15,7 @@ import (
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
 	"github.com/mdouyin/mdouyin/internal/platform/rpc"
-	"github.com/mdouyin/mdouyin/internal/platform/testenv"
+	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/internal/token"
 	"github.com/mdouyin/mdouyin/internal/usersvc"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
@@ -36,21 +34,8 @@ var placements = map[string]placement{
 
 func viaKitex(t *testing.T, svc *usersvc.Service) user.UserService {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	svr := userservice.NewServer(svc, rpc.ServerOptions(ctx, "user", ln)...)
-	done := make(chan error, 1)
-	go func() { done <- svr.Run() }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("kitex server: %v", err)
-		}
-	})
-	c, err := userservice.NewClient("user", rpc.ClientOptions("user", []string{ln.Addr().String()}, 10*time.Second)...)
+	addr := svctest.ServeKitex(t, "user", func(o []server.Option) server.Server { return userservice.NewServer(svc, o...) })
+	c, err := userservice.NewClient("user", rpc.ClientOptions("user", []string{addr}, 10*time.Second)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,29 +43,7 @@ func viaKitex(t *testing.T, svc *usersvc.Service) user.UserService {
 }
 
 // databases opens an empty database for the service on each engine under test.
-var databases = map[string]func(t *testing.T) *db.DB{
-	"sqlite": func(t *testing.T) *db.DB {
-		d, err := db.Open(context.Background(), db.Options{Driver: db.SQLite, DSN: filepath.Join(t.TempDir(), "user.db")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		return d
-	},
-	"mysql": func(t *testing.T) *db.DB {
-		dsn := testenv.MySQLDSN(t)
-		name := fmt.Sprintf("mdouyin_usersvc_%d", time.Now().UnixNano())
-		d, err := db.Open(context.Background(), db.Options{Driver: db.MySQL, DSN: dsn + name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			d.ExecContext(context.Background(), "DROP DATABASE "+name)
-			d.Close()
-		})
-		return d
-	},
-}
+var databases = svctest.Databases("usersvc")
 
 type fixture struct {
 	api    user.UserService

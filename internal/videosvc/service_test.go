@@ -5,10 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"github.com/cloudwego/kitex/server"
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +24,7 @@ import (
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
 	"github.com/mdouyin/mdouyin/internal/platform/outbox"
 	"github.com/mdouyin/mdouyin/internal/platform/rpc"
-	"github.com/mdouyin/mdouyin/internal/platform/testenv"
+	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/internal/videosvc"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/video"
@@ -42,21 +42,8 @@ var placements = map[string]placement{
 
 func viaKitex(t *testing.T, svc *videosvc.Service) video.VideoService {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	svr := videoservice.NewServer(svc, rpc.ServerOptions(ctx, "video", ln)...)
-	done := make(chan error, 1)
-	go func() { done <- svr.Run() }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("kitex server: %v", err)
-		}
-	})
-	c, err := videoservice.NewClient("video", rpc.ClientOptions("video", []string{ln.Addr().String()}, 10*time.Second)...)
+	addr := svctest.ServeKitex(t, "video", func(o []server.Option) server.Server { return videoservice.NewServer(svc, o...) })
+	c, err := videoservice.NewClient("video", rpc.ClientOptions("video", []string{addr}, 10*time.Second)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,29 +51,7 @@ func viaKitex(t *testing.T, svc *videosvc.Service) video.VideoService {
 }
 
 // databases opens an empty database for the service on each engine under test.
-var databases = map[string]func(t *testing.T) *db.DB{
-	"sqlite": func(t *testing.T) *db.DB {
-		d, err := db.Open(context.Background(), db.Options{Driver: db.SQLite, DSN: filepath.Join(t.TempDir(), "video.db")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		return d
-	},
-	"mysql": func(t *testing.T) *db.DB {
-		dsn := testenv.MySQLDSN(t)
-		name := fmt.Sprintf("mdouyin_videosvc_%d", time.Now().UnixNano())
-		d, err := db.Open(context.Background(), db.Options{Driver: db.MySQL, DSN: dsn + name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			d.ExecContext(context.Background(), "DROP DATABASE "+name)
-			d.Close()
-		})
-		return d
-	},
-}
+var databases = svctest.Databases("videosvc")
 
 // clips are test inputs generated once per run with ffmpeg.
 type clips struct {
