@@ -3,41 +3,16 @@ package videosvc_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/mdouyin/mdouyin/internal/platform/db"
-	"github.com/mdouyin/mdouyin/internal/platform/testenv"
+	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 
 	"github.com/mdouyin/mdouyin/internal/videosvc"
 )
 
 // bulkTestDBs opens an empty database on each engine under test; MySQL is opened
 // inside the subtest, so SQLite runs without it.
-var bulkTestDBs = map[string]func(t *testing.T) *db.DB{
-	"sqlite": func(t *testing.T) *db.DB {
-		d, err := db.Open(context.Background(), db.Options{Driver: db.SQLite, DSN: filepath.Join(t.TempDir(), "video.db")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		return d
-	},
-	"mysql": func(t *testing.T) *db.DB {
-		dsn := testenv.MySQLDSN(t)
-		name := fmt.Sprintf("mdouyin_videosvc_bulk_%d", time.Now().UnixNano())
-		d, err := db.Open(context.Background(), db.Options{Driver: db.MySQL, DSN: dsn + name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			d.ExecContext(context.Background(), "DROP DATABASE "+name)
-			d.Close()
-		})
-		return d
-	},
-}
+var bulkTestDBs = svctest.Databases("videosvc_bulk")
 
 func TestBulkCreate(t *testing.T) {
 	for name, open := range bulkTestDBs {
