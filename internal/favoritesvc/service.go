@@ -8,14 +8,12 @@ package favoritesvc
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
+	"github.com/mdouyin/mdouyin/internal/platform/cursor"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/favorite"
@@ -230,41 +228,20 @@ func checkBatch(kind string, ids []int64) ([]int64, error) {
 	return out, nil
 }
 
-// Cursors are opaque to clients: base64url of "<created_at ms>.<video id>", the
-// position of the last like on the previous page.
-func encodeCursor(p Position) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(p.CreatedAt, 10) + "." + strconv.FormatInt(p.VideoID, 10)))
-}
+// Cursors are opaque to clients: the (created_at, id) position of the last like
+// on the previous page (package cursor).
+func encodeCursor(p Position) string { return cursor.Encode(p.CreatedAt, p.VideoID) }
 
 var errBadCursor = errs.InvalidArgument("cursor is not valid")
 
-// decodeCursor parses a cursor from encodeCursor; "" is the first page. Only the
-// exact form encodeCursor writes is accepted, so a forged or damaged cursor is
-// refused rather than read as some other position.
+// decodeCursor parses a cursor from encodeCursor; "" is the first page.
 func decodeCursor(c string) (*Position, error) {
 	if c == "" {
 		return nil, nil
 	}
-	if len(c) > 64 {
+	at, id, ok := cursor.Decode(c)
+	if !ok {
 		return nil, errBadCursor
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return nil, errBadCursor
-	}
-	at, vid, found := strings.Cut(string(raw), ".")
-	if !found {
-		return nil, errBadCursor
-	}
-	p := Position{}
-	if p.CreatedAt, err = strconv.ParseInt(at, 10, 64); err != nil || p.CreatedAt < 0 {
-		return nil, errBadCursor
-	}
-	if p.VideoID, err = strconv.ParseInt(vid, 10, 64); err != nil || !idgen.Valid(p.VideoID) {
-		return nil, errBadCursor
-	}
-	if encodeCursor(p) != c {
-		return nil, errBadCursor
-	}
-	return &p, nil
+	return &Position{CreatedAt: at, VideoID: id}, nil
 }

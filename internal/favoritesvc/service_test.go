@@ -3,7 +3,6 @@ package favoritesvc_test
 import (
 	"context"
 	"fmt"
-	"github.com/cloudwego/kitex/server"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cloudwego/kitex/server"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/favoritesvc"

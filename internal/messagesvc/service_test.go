@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"github.com/cloudwego/kitex/server"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudwego/kitex/server"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/messagesvc"

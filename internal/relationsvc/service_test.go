@@ -3,13 +3,14 @@ package relationsvc_test
 import (
 	"context"
 	"fmt"
-	"github.com/cloudwego/kitex/server"
 	"io"
 	"log/slog"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudwego/kitex/server"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/platform/db"

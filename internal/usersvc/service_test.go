@@ -2,13 +2,14 @@ package usersvc_test
 
 import (
 	"context"
-	"github.com/cloudwego/kitex/server"
 	"io"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudwego/kitex/server"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/password"

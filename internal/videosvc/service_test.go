@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"github.com/cloudwego/kitex/server"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudwego/kitex/server"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/platform/blob"
