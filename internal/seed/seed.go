@@ -309,16 +309,7 @@ func (r *run) seedUsers(ctx context.Context) error {
 	rng := newRand(r.o.Seed, streamUsers)
 	regStart, span := r.startMs-registrationSpan.Milliseconds(), registrationSpan.Milliseconds()
 	r.users = make([]int64, n)
-	batch := make([]*usersvc.Account, 0, r.o.Batch)
-	flush := func() error {
-		if err := r.stores.Users.BulkCreate(ctx, batch); err != nil {
-			return fmt.Errorf("seed: users: %w", err)
-		}
-		p.Add(int64(len(batch)))
-		r.res.Users += int64(len(batch))
-		batch = batch[:0]
-		return nil
-	}
+	batch := newBatcher(r.o.Batch, "users", p, &r.res.Users, r.stores.Users.BulkCreate)
 	for i := range n {
 		at := regStart + stratified(rng, i, n, span)
 		id, err := r.deps.IDs.NextAt(time.UnixMilli(at))
@@ -327,14 +318,11 @@ func (r *run) seedUsers(ctx context.Context) error {
 		}
 		r.users[i] = id
 		name := fmt.Sprintf("seed_%06d", i+1)
-		batch = append(batch, &usersvc.Account{ID: id, Name: name, NameKey: usersvc.NameKey(name), PasswordHash: hash, CreatedAt: at})
-		if len(batch) == r.o.Batch {
-			if err := flush(); err != nil {
-				return err
-			}
+		if err := batch.add(ctx, &usersvc.Account{ID: id, Name: name, NameKey: usersvc.NameKey(name), PasswordHash: hash, CreatedAt: at}); err != nil {
+			return err
 		}
 	}
-	if err := flush(); err != nil {
+	if err := batch.flush(ctx); err != nil {
 		return err
 	}
 	for _, b := range r.big {
@@ -389,16 +377,7 @@ func (r *run) seedFollows(ctx context.Context) error {
 	pick := newPicker(rng, r.perm[len(r.big):], n)
 	span := r.endMs - r.startMs
 
-	batch := make([]relationsvc.Change, 0, o.Batch)
-	flush := func() error {
-		if err := r.stores.Relations.BulkFollow(ctx, batch); err != nil {
-			return fmt.Errorf("seed: follows: %w", err)
-		}
-		p.Add(int64(len(batch)))
-		r.res.Follows += int64(len(batch))
-		batch = batch[:0]
-		return nil
-	}
+	batch := newBatcher(o.Batch, "follows", p, &r.res.Follows, r.stores.Relations.BulkFollow)
 	set := make(map[int32]bool)
 	var carry int64
 	var written int64
@@ -425,16 +404,13 @@ func (r *run) seedFollows(ctx context.Context) error {
 		}
 		slices.Sort(followees)
 		for _, u := range followees {
-			batch = append(batch, relationsvc.Change{FollowerID: r.users[i], FolloweeID: r.users[u], At: r.startMs + rng.Int64N(span)})
-			if len(batch) == o.Batch {
-				if err := flush(); err != nil {
-					return err
-				}
+			if err := batch.add(ctx, relationsvc.Change{FollowerID: r.users[i], FolloweeID: r.users[u], At: r.startMs + rng.Int64N(span)}); err != nil {
+				return err
 			}
 		}
 		written += int64(len(followees))
 	}
-	if err := flush(); err != nil {
+	if err := batch.flush(ctx); err != nil {
 		return err
 	}
 	r.res.Friendships = int64(r.ring) * int64(n)
@@ -470,16 +446,7 @@ func (r *run) seedVideos(ctx context.Context) error {
 		zipf = rand.NewZipf(rng, zipfS, 1, uint64(len(r.perm)-1))
 	}
 	r.videos, r.videoOwner, r.videoTime = make([]int64, v), make([]int32, v), make([]int64, v)
-	batch := make([]*videosvc.Video, 0, o.Batch)
-	flush := func() error {
-		if err := r.stores.Videos.BulkCreate(ctx, batch); err != nil {
-			return fmt.Errorf("seed: videos: %w", err)
-		}
-		p.Add(int64(len(batch)))
-		r.res.Videos += int64(len(batch))
-		batch = batch[:0]
-		return nil
-	}
+	batch := newBatcher(o.Batch, "videos", p, &r.res.Videos, r.stores.Videos.BulkCreate)
 	for k := range v {
 		at := r.startMs + stratified(rng, k, v, r.endMs-r.startMs)
 		var owner int32
@@ -496,17 +463,14 @@ func (r *run) seedVideos(ctx context.Context) error {
 			return err
 		}
 		r.videos[k], r.videoOwner[k], r.videoTime[k] = id, owner, at
-		batch = append(batch, &videosvc.Video{
+		if err := batch.add(ctx, &videosvc.Video{
 			ID: id, AuthorID: r.users[owner], PlayKey: media.PlayKey, CoverKey: media.CoverKey, CreateTime: at,
 			Title: fmt.Sprintf("%s #%d", videoTitles[rng.IntN(len(videoTitles))], k+1),
-		})
-		if len(batch) == o.Batch {
-			if err := flush(); err != nil {
-				return err
-			}
+		}); err != nil {
+			return err
 		}
 	}
-	if err := flush(); err != nil {
+	if err := batch.flush(ctx); err != nil {
 		return err
 	}
 	return nil
@@ -532,16 +496,7 @@ func (r *run) seedLikes(ctx context.Context) error {
 	pick := newPicker(rng, popularity, len(r.videos))
 	anyVideo := func(int32) bool { return true }
 
-	batch := make([]favoritesvc.Like, 0, o.Batch)
-	flush := func() error {
-		if err := r.stores.Favorites.BulkLike(ctx, batch); err != nil {
-			return fmt.Errorf("seed: likes: %w", err)
-		}
-		p.Add(int64(len(batch)))
-		r.res.Likes += int64(len(batch))
-		batch = batch[:0]
-		return nil
-	}
+	batch := newBatcher(o.Batch, "likes", p, &r.res.Likes, r.stores.Favorites.BulkLike)
 	set := make(map[int32]bool)
 	var carry int64
 	for i := range n {
@@ -556,15 +511,12 @@ func (r *run) seedLikes(ctx context.Context) error {
 		slices.Sort(liked)
 		for _, k := range liked {
 			at := r.videoTime[k] + rng.Int64N(max(r.endMs-r.videoTime[k], 1))
-			batch = append(batch, favoritesvc.Like{UserID: r.users[i], VideoID: r.videos[k], AuthorID: r.users[r.videoOwner[k]], CreatedAt: at})
-			if len(batch) == o.Batch {
-				if err := flush(); err != nil {
-					return err
-				}
+			if err := batch.add(ctx, favoritesvc.Like{UserID: r.users[i], VideoID: r.videos[k], AuthorID: r.users[r.videoOwner[k]], CreatedAt: at}); err != nil {
+				return err
 			}
 		}
 	}
-	if err := flush(); err != nil {
+	if err := batch.flush(ctx); err != nil {
 		return err
 	}
 	return nil
@@ -588,16 +540,7 @@ func (r *run) seedMessages(ctx context.Context) error {
 	pairs := n * r.ring
 	sh := newShares(o.Seed, streamMessageShares, pairs, int64(o.Messages))
 	rng := newRand(o.Seed, streamMessages)
-	batch := make([]*messagesvc.Message, 0, o.Batch)
-	flush := func() error {
-		if err := r.stores.Messages.BulkInsert(ctx, batch); err != nil {
-			return fmt.Errorf("seed: messages: %w", err)
-		}
-		p.Add(int64(len(batch)))
-		r.res.Messages += int64(len(batch))
-		batch = batch[:0]
-		return nil
-	}
+	batch := newBatcher(o.Batch, "messages", p, &r.res.Messages, r.stores.Messages.BulkInsert)
 	var times []int64
 	for pair := range pairs {
 		c := sh.next()
@@ -625,17 +568,51 @@ func (r *run) seedMessages(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			batch = append(batch, &messagesvc.Message{ID: id, FromUserID: r.users[from], ToUserID: r.users[to],
-				Content: chatLines[rng.IntN(len(chatLines))], CreateTime: at})
-			if len(batch) == o.Batch {
-				if err := flush(); err != nil {
-					return err
-				}
+			if err := batch.add(ctx, &messagesvc.Message{ID: id, FromUserID: r.users[from], ToUserID: r.users[to],
+				Content: chatLines[rng.IntN(len(chatLines))], CreateTime: at}); err != nil {
+				return err
 			}
 		}
 	}
-	if err := flush(); err != nil {
+	if err := batch.flush(ctx); err != nil {
 		return err
 	}
+	return nil
+}
+
+// batcher collects rows and writes them through a store's bulk method in batches
+// of a fixed size, counting what it wrote into a phase's progress and a result.
+type batcher[T any] struct {
+	rows    []T
+	what    string
+	p       *Phase
+	written *int64
+	write   func(context.Context, []T) error
+}
+
+func newBatcher[T any](size int, what string, p *Phase, written *int64, write func(context.Context, []T) error) *batcher[T] {
+	return &batcher[T]{rows: make([]T, 0, size), what: what, p: p, written: written, write: write}
+}
+
+// add queues row, writing the batch once it is full.
+func (b *batcher[T]) add(ctx context.Context, row T) error {
+	b.rows = append(b.rows, row)
+	if len(b.rows) == cap(b.rows) {
+		return b.flush(ctx)
+	}
+	return nil
+}
+
+// flush writes the queued rows, if any, in one call.
+func (b *batcher[T]) flush(ctx context.Context) error {
+	if len(b.rows) == 0 {
+		return nil
+	}
+	if err := b.write(ctx, b.rows); err != nil {
+		return fmt.Errorf("seed: %s: %w", b.what, err)
+	}
+	b.p.Add(int64(len(b.rows)))
+	*b.written += int64(len(b.rows))
+	b.rows = b.rows[:0]
 	return nil
 }
