@@ -42,6 +42,7 @@ enum ErrCode {
     CommentParentInvalid = 13003,
     CommentNotTopLevel = 13004,
     CommentCursorInvalid = 13005,
+    CommentVideoNotFound = 13006,
 
     // 14000-14999: relation.
     RelationSelfFollow = 14000,

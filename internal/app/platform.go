@@ -31,6 +31,7 @@ type platform struct {
 	metrics *prometheus.Registry
 	ids     *idgen.Generator
 	cache   cache.Cache
+	sets    cache.SortedSets
 	blobs   blob.Store
 	bus     *mq.Bus
 	nats    *mq.Embedded
@@ -73,8 +74,10 @@ func openPlatform(ctx context.Context, cfg config.Config, log *slog.Logger) (p *
 		}
 		p.closers = append(p.closers, func() { client.Close() })
 		p.cache = cache.NewRedis(client, "mdouyin:")
+		p.sets = cache.NewRedisSortedSets(client, "mdouyin:")
 	default:
 		p.cache = cache.NewLocal(cfg.Cache.LocalEntries)
+		p.sets = cache.NewLocalSortedSets(max(cfg.Cache.LocalEntries/100, 1000))
 	}
 
 	switch cfg.Events.Driver {

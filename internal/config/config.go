@@ -99,6 +99,11 @@ type Password struct {
 // Comment holds comment-platform settings.
 type Comment struct {
 	SensitiveWords []string `yaml:"sensitive_words" env:"SENSITIVE_WORDS"`
+	// Partitions is the number of write partitions (serial writers) of the
+	// comment stream; every comment process must use the same number.
+	Partitions int `yaml:"partitions" env:"COMMENT_PARTITIONS"`
+	// PublishWait bounds how long a publish waits for its floor.
+	PublishWait time.Duration `yaml:"publish_wait" env:"COMMENT_PUBLISH_WAIT"`
 }
 
 // Message holds chat settings.
@@ -178,6 +183,7 @@ func Default() Config {
 		RateLimit: RateLimit{Rules: DefaultRateLimits},
 		Video:     Video{FFmpegWorkers: 2, FFmpegTimeout: 5 * time.Minute, FFmpegPath: "ffmpeg", FFprobePath: "ffprobe"},
 		Feed:      Feed{PullThreshold: 10_000, InboxSize: 1000, BackfillCount: 30},
+		Comment:   Comment{Partitions: 8, PublishWait: 3 * time.Second},
 		Database:  Database{Driver: "sqlite"},
 		Cache:     Cache{Driver: "local", LocalEntries: 100_000},
 		Events:    Events{Driver: "embedded"},
@@ -187,7 +193,7 @@ func Default() Config {
 
 // DefaultRateLimits are the per route class rules used when none are configured:
 // generous for people, tight where a request costs an Argon2 hash.
-const DefaultRateLimits = "login=5/s:20,register=2/s:10,account=1/s:5,write=50/s:100,read=200/s:400"
+const DefaultRateLimits = "login=5/s:20,register=2/s:10,account=1/s:5,write=50/s:100,read=200/s:400,comment=1/s:20"
 
 // Load builds the configuration from defaults, the YAML file at path (if path is
 // not empty) and the environment read through getenv.
@@ -378,6 +384,12 @@ func (c *Config) Validate(role string) error {
 	}
 	if c.Video.FFmpegTimeout < time.Second {
 		bad("video.ffmpeg_timeout (MDOUYIN_FFMPEG_TIMEOUT) must be at least 1s")
+	}
+	if c.Comment.Partitions < 1 || c.Comment.Partitions > 256 {
+		bad("comment.partitions (MDOUYIN_COMMENT_PARTITIONS) must be 1-256")
+	}
+	if c.Comment.PublishWait < 10*time.Millisecond || c.Comment.PublishWait > time.Minute {
+		bad("comment.publish_wait (MDOUYIN_COMMENT_PUBLISH_WAIT) must be 10ms to 1m")
 	}
 	if c.Feed.PullThreshold < 1 {
 		bad("feed.pull_threshold (MDOUYIN_FEED_PULL_THRESHOLD) must be positive")

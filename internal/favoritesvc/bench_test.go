@@ -10,8 +10,8 @@ import (
 
 	"github.com/mdouyin/mdouyin/internal/favoritesvc"
 	"github.com/mdouyin/mdouyin/internal/platform/db"
+	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/kitex_gen/favorite"
-	"github.com/mdouyin/mdouyin/kitex_gen/video"
 )
 
 // BenchmarkLikesOneVideo measures likes per second on one hot video, each by a
@@ -27,9 +27,9 @@ func BenchmarkLikesOneVideo(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	videos := &fakeVideos{videos: map[int64]*video.Video{}}
+	videos := svctest.NewVideos()
 	const vid, author = 1 << 40, 1 << 41
-	videos.add(vid, author)
+	videos.Add(vid, author)
 	svc := favoritesvc.New(store, videos, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	var next atomic.Int64
 	next.Store(1 << 42)

@@ -23,7 +23,6 @@ import (
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/favorite"
 	"github.com/mdouyin/mdouyin/kitex_gen/favorite/favoriteservice"
-	"github.com/mdouyin/mdouyin/kitex_gen/video"
 )
 
 // placement builds the favorite service under test and returns the interface
@@ -49,57 +48,6 @@ func viaKitex(t *testing.T, svc *favoritesvc.Service) favorite.FavoriteService {
 // databases opens an empty database for the service on each engine under test.
 var databases = svctest.Databases("favoritesvc")
 
-// fakeVideos is the video role as far as the favorite role sees it: GetVideos over
-// a map the test fills. Videos can be removed to play a video deleted after likes.
-type fakeVideos struct {
-	mu     sync.Mutex
-	videos map[int64]*video.Video
-	calls  atomic.Int64
-}
-
-var _ video.VideoService = (*fakeVideos)(nil)
-
-func (f *fakeVideos) add(id, author int64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.videos[id] = &video.Video{Id: id, AuthorId: author, Title: "v", CreateTime: time.Now().UnixMilli()}
-}
-
-func (f *fakeVideos) remove(id int64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.videos, id)
-}
-
-func (f *fakeVideos) GetVideos(ctx context.Context, req *video.GetVideosRequest) (*video.GetVideosResponse, error) {
-	f.calls.Add(1)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := map[int64]*video.Video{}
-	for _, id := range req.GetVideoIds() {
-		if v, ok := f.videos[id]; ok {
-			out[id] = v
-		}
-	}
-	return &video.GetVideosResponse{Videos: out}, nil
-}
-
-func (f *fakeVideos) Publish(context.Context, *video.PublishRequest) (*video.PublishResponse, error) {
-	return nil, errs.ErrNotImplemented
-}
-
-func (f *fakeVideos) Feed(context.Context, *video.FeedRequest) (*video.FeedResponse, error) {
-	return nil, errs.ErrNotImplemented
-}
-
-func (f *fakeVideos) ListByAuthor(context.Context, *video.ListByAuthorRequest) (*video.VideoListResponse, error) {
-	return nil, errs.ErrNotImplemented
-}
-
-func (f *fakeVideos) WorkCounts(context.Context, *video.WorkCountsRequest) (*video.WorkCountsResponse, error) {
-	return nil, errs.ErrNotImplemented
-}
-
 // clock is the time the service stamps on likes: the real time until a test fixes
 // it, to give likes the same millisecond or a chosen order.
 type clock struct{ ms atomic.Int64 }
@@ -119,7 +67,7 @@ func (c *clock) set(t *testing.T, ms int64) {
 type fixture struct {
 	api    favorite.FavoriteService
 	db     *db.DB
-	videos *fakeVideos
+	videos *svctest.Videos
 	clock  *clock
 	ids    *idgen.Generator
 }
@@ -138,7 +86,7 @@ func TestFavoriteService(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				f := &fixture{db: d, videos: &fakeVideos{videos: map[int64]*video.Video{}}, clock: &clock{}, ids: ids}
+				f := &fixture{db: d, videos: svctest.NewVideos(), clock: &clock{}, ids: ids}
 				svc := favoritesvc.New(store, f.videos, slog.New(slog.NewTextHandler(io.Discard, nil)), favoritesvc.WithClock(f.clock.now))
 				f.api = place(t, svc)
 				t.Run("like and unlike are idempotent", f.testLikeUnlike)
@@ -175,7 +123,7 @@ func (f *fixture) id(t *testing.T) int64 {
 // newVideo publishes a video of author in the fake video role.
 func (f *fixture) newVideo(t *testing.T, author int64) int64 {
 	id := f.id(t)
-	f.videos.add(id, author)
+	f.videos.Add(id, author)
 	return id
 }
 
@@ -377,7 +325,7 @@ func (f *fixture) testUnlikeDeletedVideo(t *testing.T) {
 	author, fan := f.id(t), f.id(t)
 	vid := f.newVideo(t, author)
 	f.like(t, fan, vid, true)
-	f.videos.remove(vid)
+	f.videos.Remove(vid)
 	// Taking the like back needs only the fact, which remembers the author.
 	f.like(t, fan, vid, false)
 	f.wantUser(t, fan, 0, 0)
@@ -534,7 +482,7 @@ func (f *fixture) testBadInput(t *testing.T) {
 	author, fan := f.id(t), f.id(t)
 	vid := f.newVideo(t, author)
 	before := f.rows(t)
-	calls := f.videos.calls.Load()
+	calls := f.videos.Calls()
 	for _, bad := range []int64{0, -1, 1 << 53, -(1 << 62)} {
 		for _, like := range []bool{true, false} {
 			_, err := f.api.Like(ctx, &favorite.LikeRequest{UserId: bad, VideoId: vid, Like: like})
@@ -553,7 +501,7 @@ func (f *fixture) testBadInput(t *testing.T) {
 		_, err = f.api.UserStats(ctx, &favorite.UserStatsRequest{UserIds: []int64{fan, bad}})
 		wantCode(t, err, base.ErrCode_InvalidArgument)
 	}
-	if n := f.videos.calls.Load(); n != calls {
+	if n := f.videos.Calls(); n != calls {
 		t.Errorf("invalid requests made %d calls to the video role", n-calls)
 	}
 	_, err := f.api.VideoStats(ctx, &favorite.VideoStatsRequest{VideoIds: make([]int64, favoritesvc.MaxBatch+1)})

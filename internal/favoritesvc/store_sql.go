@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"io/fs"
-	"strings"
 
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 )
@@ -205,12 +204,12 @@ func (s *SQLStore) VideoStats(ctx context.Context, viewer int64, ids []int64) (m
 	}
 	// One statement reads counts and the viewer's likes together: a video the
 	// viewer likes has a count row, so the count table can drive the join.
-	args := append([]any{viewer}, inArgs(ids)...)
+	args := append([]any{viewer}, db.Int64Args(ids)...)
 	rows, err := s.db.QueryContext(ctx,
 		`SELECT c.video_id, c.favorite_count, l.video_id
 		 FROM favorite_video_counts c
 		 LEFT JOIN favorite_likes l ON l.user_id = ? AND l.video_id = c.video_id
-		 WHERE c.video_id IN (`+placeholders(len(ids))+`)`, args...)
+		 WHERE c.video_id IN (`+db.Placeholders(len(ids))+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -236,8 +235,8 @@ func (s *SQLStore) UserStats(ctx context.Context, ids []int64) (map[int64]UserSt
 		return out, nil
 	}
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT user_id, given, received FROM favorite_user_counts WHERE user_id IN (`+placeholders(len(ids))+`)`,
-		inArgs(ids)...)
+		`SELECT user_id, given, received FROM favorite_user_counts WHERE user_id IN (`+db.Placeholders(len(ids))+`)`,
+		db.Int64Args(ids)...)
 	if err != nil {
 		return nil, err
 	}
@@ -253,16 +252,4 @@ func (s *SQLStore) UserStats(ctx context.Context, ids []int64) (map[int64]UserSt
 		out[id] = st
 	}
 	return out, rows.Err()
-}
-
-func placeholders(n int) string {
-	return "?" + strings.Repeat(",?", n-1)
-}
-
-func inArgs(ids []int64) []any {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	return args
 }

@@ -74,6 +74,7 @@ type Gateway struct {
 	static  *staticImages
 	media   blob.Store
 	ln      *drainListener
+	loc     *time.Location // the time zone of create_date
 }
 
 var errRateLimited = errs.New(base.ErrCode_RateLimited, "too many requests; please slow down and try again shortly")
@@ -89,6 +90,10 @@ func New(d Deps) (*Gateway, error) {
 		ready:  d.Ready,
 		static: newStaticImages(),
 		media:  d.Media,
+		loc:    time.UTC,
+	}
+	if loc, err := time.LoadLocation(d.Config.TimeZone); err == nil {
+		g.loc = loc
 	}
 	for _, s := range d.Config.HTTP.TrustedProxies {
 		p, err := netip.ParsePrefix(s)
@@ -223,8 +228,8 @@ func (g *Gateway) clientIP(c *app.RequestContext) string {
 
 // RateClasses are the route classes rate_limit.rules may name: login and register
 // per client address, account per username on login, write and read per client
-// address on the other routes.
-var RateClasses = []string{"login", "register", "account", "write", "read"}
+// address on the other routes, comment per account on publishing a comment.
+var RateClasses = []string{"login", "register", "account", "write", "read", "comment"}
 
 // limited applies a route class's limit per client address before the handler.
 func (g *Gateway) limited(class string) app.HandlerFunc {

@@ -7,7 +7,6 @@ import (
 	"github.com/cloudwego/hertz/pkg/protocol/consts"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/platform/obs"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 )
@@ -44,8 +43,8 @@ func (g *Gateway) routes(metrics *prometheus.Registry) {
 	both(get, "/douyin/publish/list/", g.publishList)
 	both(post, "/douyin/favorite/action/", g.favoriteAction)
 	both(get, "/douyin/favorite/list/", g.favoriteList)
-	both(post, "/douyin/comment/action/", g.notYet("comment"))
-	both(get, "/douyin/comment/list/", g.notYet("comment_list"))
+	both(post, "/douyin/comment/action/", g.commentAction)
+	both(get, "/douyin/comment/list/", g.commentList)
 	both(post, "/douyin/relation/action/", g.relationAction)
 	both(get, "/douyin/relation/follow/list/", g.followList)
 	both(get, "/douyin/relation/follower/list/", g.followerList)
@@ -54,8 +53,8 @@ func (g *Gateway) routes(metrics *prometheus.Registry) {
 	both(get, "/douyin/message/chat/", g.messageChat)
 
 	// B. Comment platform extensions.
-	both(post, "/douyin/comment/like/", g.notYet())
-	both(post, "/douyin/comment/pin/", g.notYet())
+	both(post, "/douyin/comment/like/", g.commentLike)
+	both(post, "/douyin/comment/pin/", g.commentPin)
 
 	// Generated default avatars and backgrounds.
 	g.h.GET("/static/avatar/:file", g.avatar)
@@ -77,25 +76,6 @@ func (g *Gateway) opsRoutes(metrics *prometheus.Registry) {
 	g.h.NoMethod(func(ctx context.Context, c *app.RequestContext) {
 		c.JSON(consts.StatusMethodNotAllowed, map[string]any{"status_code": int32(base.ErrCode_InvalidArgument), "status_msg": "method not allowed on this route"})
 	})
-}
-
-// notYet answers routes whose service is still being built: a clear non-zero
-// status, with the route's list keys present and empty so the app does not choke.
-func (g *Gateway) notYet(listKeys ...string) app.HandlerFunc {
-	return func(ctx context.Context, c *app.RequestContext) {
-		body := map[string]any{}
-		for _, k := range listKeys {
-			switch k {
-			case "next_time":
-				body[k] = 0
-			case "comment":
-				body[k] = nil
-			default:
-				body[k] = []any{}
-			}
-		}
-		g.fail(ctx, c, errs.ErrNotImplemented, body)
-	}
 }
 
 func (g *Gateway) healthz(ctx context.Context, c *app.RequestContext) {

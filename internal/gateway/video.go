@@ -190,7 +190,7 @@ func (g *Gateway) videoObjects(ctx context.Context, c *app.RequestContext, viewe
 		eg.Go(func() error {
 			r, err := g.svc.Favorite.VideoStats(ectx, &favorite.VideoStatsRequest{ViewerId: viewer, VideoIds: ids})
 			if err != nil {
-				return notYetZero(err)
+				return err
 			}
 			favs = r.GetStats()
 			return nil
@@ -198,7 +198,7 @@ func (g *Gateway) videoObjects(ctx context.Context, c *app.RequestContext, viewe
 		eg.Go(func() error {
 			r, err := g.svc.Comment.VideoCounts(ectx, &comment.VideoCountsRequest{VideoIds: ids})
 			if err != nil {
-				return notYetZero(err)
+				return err
 			}
 			comments = r.GetCounts()
 			return nil
@@ -227,15 +227,6 @@ func (g *Gateway) videoObjects(ctx context.Context, c *app.RequestContext, viewe
 		out = append(out, o)
 	}
 	return out, users, nil
-}
-
-// notYetZero lets a statistic whose role is not built yet read as zero: nothing
-// can have been recorded there. Every other error stands.
-func notYetZero(err error) error {
-	if err != nil && errs.CodeOf(err) == base.ErrCode_NotImplemented {
-		return nil
-	}
-	return err
 }
 
 // Publishing.

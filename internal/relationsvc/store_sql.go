@@ -239,8 +239,8 @@ func (s *SQLStore) Counts(ctx context.Context, ids []int64) (map[int64]Counts, e
 		return out, nil
 	}
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT user_id, follow_count, follower_count FROM relation_counts WHERE user_id IN (`+placeholders(len(ids))+`)`,
-		int64Args(ids)...)
+		`SELECT user_id, follow_count, follower_count FROM relation_counts WHERE user_id IN (`+db.Placeholders(len(ids))+`)`,
+		db.Int64Args(ids)...)
 	if err != nil {
 		return nil, err
 	}
@@ -262,8 +262,8 @@ func (s *SQLStore) Follows(ctx context.Context, viewer int64, ids []int64) (map[
 		return out, nil
 	}
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT followee_id FROM relation_follows WHERE follower_id = ? AND followee_id IN (`+placeholders(len(ids))+`)`,
-		append([]any{viewer}, int64Args(ids)...)...)
+		`SELECT followee_id FROM relation_follows WHERE follower_id = ? AND followee_id IN (`+db.Placeholders(len(ids))+`)`,
+		append([]any{viewer}, db.Int64Args(ids)...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -276,19 +276,6 @@ func (s *SQLStore) Follows(ctx context.Context, viewer int64, ids []int64) (map[
 		out[id] = true
 	}
 	return out, rows.Err()
-}
-
-// placeholders returns n comma-separated "?" for an IN list; n > 0.
-func placeholders(n int) string {
-	return "?" + strings.Repeat(",?", n-1)
-}
-
-func int64Args(ids []int64) []any {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	return args
 }
 
 // inTx runs fn in a transaction, again when MySQL chose it as a deadlock victim

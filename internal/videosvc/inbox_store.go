@@ -71,7 +71,7 @@ func (s *SQLStore) AddToInboxes(ctx context.Context, entries []InboxEntry, keep 
 		for uc := range slices.Chunk(users, inboxRowsPerStatement) {
 			for vc := range slices.Chunk(videos, inboxRowsPerStatement) {
 				rows, err := tx.QueryContext(ctx, `SELECT user_id, video_id FROM video_inbox WHERE user_id IN (?`+strings.Repeat(",?", len(uc)-1)+
-					`) AND video_id IN (?`+strings.Repeat(",?", len(vc)-1)+`)`, append(int64Args(uc), int64Args(vc)...)...)
+					`) AND video_id IN (?`+strings.Repeat(",?", len(vc)-1)+`)`, append(db.Int64Args(uc), db.Int64Args(vc)...)...)
 				if err != nil {
 					return fmt.Errorf("videosvc: read inbox entries: %w", err)
 				}
@@ -146,7 +146,7 @@ func (s *SQLStore) AddToInboxes(ctx context.Context, entries []InboxEntry, keep 
 func (s *SQLStore) trim(ctx context.Context, tx *sql.Tx, users []int64, keep int) error {
 	var over []int64
 	for c := range slices.Chunk(users, inboxRowsPerStatement) {
-		args := append(int64Args(c), keep+inboxSlack(keep))
+		args := append(db.Int64Args(c), keep+inboxSlack(keep))
 		rows, err := tx.QueryContext(ctx, `SELECT user_id FROM video_inbox_sizes WHERE user_id IN (?`+
 			strings.Repeat(",?", len(c)-1)+`) AND size > ?`, args...)
 		if err != nil {
@@ -223,7 +223,7 @@ func (s *SQLStore) RemoveAuthorFromInbox(ctx context.Context, userID, authorID i
 		}
 		for c := range slices.Chunk(ids, inboxRowsPerStatement) {
 			res, err := tx.ExecContext(ctx, `DELETE FROM video_inbox WHERE user_id = ? AND video_id IN (?`+strings.Repeat(",?", len(c)-1)+`)`,
-				append([]any{userID}, int64Args(c)...)...)
+				append([]any{userID}, db.Int64Args(c)...)...)
 			if err != nil {
 				return fmt.Errorf("videosvc: remove inbox entries: %w", err)
 			}
@@ -258,7 +258,7 @@ func (s *SQLStore) ByAuthors(ctx context.Context, authorIDs []int64, before Posi
 	if len(authorIDs) == 0 {
 		return nil, nil
 	}
-	args := append(int64Args(authorIDs), since, before.Time, before.Time, before.ID, limit)
+	args := append(db.Int64Args(authorIDs), since, before.Time, before.Time, before.ID, limit)
 	rows, err := s.db.QueryContext(ctx,
 		`SELECT `+videoColumns+` FROM videos
 		 WHERE author_id IN (?`+strings.Repeat(",?", len(authorIDs)-1)+`)

@@ -85,7 +85,7 @@ func (s *SQLStore) Get(ctx context.Context, ids []int64) (map[int64]*Video, erro
 		return out, nil
 	}
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT `+videoColumns+` FROM videos WHERE id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, int64Args(ids)...)
+		`SELECT `+videoColumns+` FROM videos WHERE id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, db.Int64Args(ids)...)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func (s *SQLStore) WorkCounts(ctx context.Context, ids []int64) (map[int64]int64
 	}
 	rows, err := s.db.QueryContext(ctx,
 		`SELECT user_id, work_count FROM video_work_counts WHERE user_id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`,
-		int64Args(ids)...)
+		db.Int64Args(ids)...)
 	if err != nil {
 		return nil, err
 	}
@@ -178,12 +178,4 @@ func scanVideos(rows *sql.Rows) ([]*Video, error) {
 		out = append(out, v)
 	}
 	return out, rows.Err()
-}
-
-func int64Args(ids []int64) []any {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	return args
 }

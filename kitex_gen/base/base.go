@@ -37,6 +37,7 @@ const (
 	ErrCode_CommentParentInvalid  ErrCode = 13003
 	ErrCode_CommentNotTopLevel    ErrCode = 13004
 	ErrCode_CommentCursorInvalid  ErrCode = 13005
+	ErrCode_CommentVideoNotFound  ErrCode = 13006
 	ErrCode_RelationSelfFollow    ErrCode = 14000
 	ErrCode_RelationUserNotFound  ErrCode = 14001
 	ErrCode_MessageContentInvalid ErrCode = 15000
@@ -97,6 +98,8 @@ func (p ErrCode) String() string {
 		return "CommentNotTopLevel"
 	case ErrCode_CommentCursorInvalid:
 		return "CommentCursorInvalid"
+	case ErrCode_CommentVideoNotFound:
+		return "CommentVideoNotFound"
 	case ErrCode_RelationSelfFollow:
 		return "RelationSelfFollow"
 	case ErrCode_RelationUserNotFound:
@@ -163,6 +166,8 @@ func ErrCodeFromString(s string) (ErrCode, error) {
 		return ErrCode_CommentNotTopLevel, nil
 	case "CommentCursorInvalid":
 		return ErrCode_CommentCursorInvalid, nil
+	case "CommentVideoNotFound":
+		return ErrCode_CommentVideoNotFound, nil
 	case "RelationSelfFollow":
 		return ErrCode_RelationSelfFollow, nil
 	case "RelationUserNotFound":

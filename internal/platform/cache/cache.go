@@ -20,6 +20,12 @@ type Cache interface {
 	// SetNX sets key only if it is absent and reports whether it did; used for short-lived flags against stampedes.
 	SetNX(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, error)
 	Delete(ctx context.Context, keys ...string) error
+	// GetMany returns the values found for keys, by key; missing keys are left out. It
+	// is one round trip for a remote cache, so a page of items costs one call, not one
+	// per item.
+	GetMany(ctx context.Context, keys []string) (map[string][]byte, error)
+	// SetMany stores every entry of vals for ttl, in one round trip.
+	SetMany(ctx context.Context, vals map[string][]byte, ttl time.Duration) error
 }
 
 // minTTL is the shortest TTL accepted: Redis keeps expiry in milliseconds. Zero and negative

@@ -132,6 +132,34 @@ func runConformance(t *testing.T, newCache func(t *testing.T) cache.Cache) {
 		}
 	})
 
+	t.Run("GetManySetMany", func(t *testing.T) {
+		c := newCache(t)
+		got, err := c.GetMany(t.Context(), nil)
+		if err != nil || len(got) != 0 {
+			t.Fatalf("GetMany(nil) = %v, %v; want empty", got, err)
+		}
+		if err := c.SetMany(t.Context(), map[string][]byte{"a": []byte("1"), "b": {}, "c": []byte("3")}, longTTL); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, c, "c", "3b", longTTL)
+		got, err = c.GetMany(t.Context(), []string{"a", "b", "c", "absent"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"a": "1", "b": "", "c": "3b"}
+		if len(got) != len(want) {
+			t.Fatalf("GetMany = %q; want %q", got, want)
+		}
+		for k, v := range want {
+			if g, ok := got[k]; !ok || g == nil || string(g) != v {
+				t.Errorf("GetMany[%q] = %q (present %v); want %q", k, g, ok, v)
+			}
+		}
+		if err := c.SetMany(t.Context(), map[string][]byte{"x": []byte("y")}, 0); err == nil {
+			t.Error("SetMany with a zero TTL succeeded; want an error")
+		}
+	})
+
 	t.Run("EmptyValueIsNotAMiss", func(t *testing.T) {
 		c := newCache(t)
 		for _, v := range [][]byte{{}, nil} {

@@ -83,3 +83,25 @@ func (l *Local) Delete(_ context.Context, keys ...string) error {
 	}
 	return nil
 }
+
+// GetMany returns copies of the live values stored under keys.
+func (l *Local) GetMany(_ context.Context, keys []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(keys))
+	for _, k := range keys {
+		if e, ok := l.c.GetIfPresent(k); ok {
+			out[k] = clone(e.val)
+		}
+	}
+	return out, nil
+}
+
+// SetMany stores a copy of every value in vals for ttl.
+func (l *Local) SetMany(_ context.Context, vals map[string][]byte, ttl time.Duration) error {
+	if err := checkTTL(ttl); err != nil {
+		return err
+	}
+	for k, v := range vals {
+		l.c.Set(k, localEntry{val: clone(v), ttl: ttl})
+	}
+	return nil
+}

@@ -93,3 +93,56 @@ func (r *Redis) Delete(ctx context.Context, keys ...string) error {
 	}
 	return nil
 }
+
+// GetMany reads keys with one pipeline of GETs (not one MGET, which a Redis Cluster
+// refuses across slots).
+func (r *Redis) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	cmds := make([]*redis.StringCmd, len(keys))
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Get(ctx, r.prefix+k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("cache: redis get %d keys: %w", len(keys), err)
+	}
+	for i, c := range cmds {
+		val, err := c.Bytes()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cache: redis get %q: %w", keys[i], err)
+		}
+		if val == nil {
+			val = []byte{}
+		}
+		out[keys[i]] = val
+	}
+	return out, nil
+}
+
+// SetMany stores every value with one pipeline of SETs.
+func (r *Redis) SetMany(ctx context.Context, vals map[string][]byte, ttl time.Duration) error {
+	if err := checkTTL(ttl); err != nil {
+		return err
+	}
+	if len(vals) == 0 {
+		return nil
+	}
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for k, v := range vals {
+			p.Set(ctx, r.prefix+k, v, ttl)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cache: redis set %d keys: %w", len(vals), err)
+	}
+	return nil
+}

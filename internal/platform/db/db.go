@@ -370,3 +370,17 @@ func (db *DB) InTxRetry(ctx context.Context, fn func(*sql.Tx) error) error {
 		}
 	}
 }
+
+// Placeholders returns n comma-separated "?" for an IN list.
+func Placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// Int64Args turns ids into query arguments.
+func Int64Args(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}

@@ -72,6 +72,7 @@ func suite(t *testing.T, newBus func(*testing.T) *Bus) {
 	t.Run("ConcurrentHandlers", func(t *testing.T) { testConcurrent(t, newBus(t)) })
 	t.Run("SlowHandlerNotRedelivered", func(t *testing.T) { testSlowHandler(t, newBus(t)) })
 	t.Run("EnsureStreamUpdates", func(t *testing.T) { testEnsureUpdates(t, newBus(t)) })
+	t.Run("BroadcastReachesEverySubscriber", func(t *testing.T) { testBroadcast(t, newBus(t), newBus(t)) })
 	t.Run("Ready", func(t *testing.T) {
 		if err := newBus(t).Ready(t.Context()); err != nil {
 			t.Fatalf("Ready on a live bus: %v", err)
@@ -729,4 +730,70 @@ func waitSettled(t *testing.T, b *Bus, stream, durable string, lastSeq uint64) {
 		}
 		return nil
 	})
+}
+
+// testBroadcast checks that a broadcast reaches every current subscriber of its
+// subject (wildcards included), in order, and nobody after stop.
+func testBroadcast(t *testing.T, a, b *Bus) {
+	subject := "mdouyin.test.broadcast." + strings.ToLower(rand.Text())
+	got := [2]chan string{make(chan string, 10), make(chan string, 10)}
+	stopA, err := a.Subscribe(subject+".*", func(s string, d []byte) { got[0] <- s + "=" + string(d) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopB, err := b.Subscribe(subject+".x", func(s string, d []byte) { got[1] <- s + "=" + string(d) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopB()
+	// Subscriptions are registered at the server asynchronously; a flush makes
+	// sure they are in place before the first broadcast.
+	for _, bus := range []*Bus{a, b} {
+		if err := bus.nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{"1", "2"} {
+		if err := b.Broadcast(subject+".x", []byte(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, ch := range got {
+		for _, want := range []string{subject + ".x=1", subject + ".x=2"} {
+			select {
+			case m := <-ch:
+				if m != want {
+					t.Errorf("subscriber %d got %q; want %q", i, m, want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("subscriber %d did not get %q", i, want)
+			}
+		}
+	}
+	stopA()
+	if err := a.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Broadcast(subject+".x", []byte("3")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-got[1]:
+		if m != subject+".x=3" {
+			t.Errorf("subscriber 1 got %q", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("subscriber 1 did not get the third broadcast")
+	}
+	if err := b.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-got[0]:
+		t.Errorf("a stopped subscription still received %q", m)
+	default:
+	}
+	if _, err := a.Subscribe(subject, nil); err == nil {
+		t.Error("Subscribe without a handler succeeded")
+	}
 }

@@ -1,0 +1,268 @@
+package gateway
+
+// Comment routes (api.md A.3 and B): publish and delete, list, like and pin,
+// served by the comment role; Comment objects with their authors.
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cloudwego/hertz/pkg/app"
+
+	"github.com/mdouyin/mdouyin/internal/errs"
+	"github.com/mdouyin/mdouyin/kitex_gen/comment"
+)
+
+// Comment is the app's Comment object with the fields of api.md B.1. State says
+// whether the requester's own comment is held for review ("pending"); everyone
+// else only ever sees "visible" ones.
+type Comment struct {
+	ID         int64      `json:"id"`
+	User       *User      `json:"user"`
+	Content    string     `json:"content"`
+	CreateDate string     `json:"create_date"`
+	CreateTime int64      `json:"create_time"`
+	RootID     int64      `json:"root_id"`
+	ParentID   int64      `json:"parent_id"`
+	Floor      int64      `json:"floor"`
+	LikeCount  int64      `json:"like_count"`
+	IsLiked    bool       `json:"is_liked"`
+	ReplyCount int64      `json:"reply_count"`
+	Replies    []*Comment `json:"replies"`
+	IsPinned   bool       `json:"is_pinned"`
+	State      string     `json:"state"`
+}
+
+// commentPage is the comment list's default page and its largest (api.md B.3).
+const (
+	commentPage    = 30
+	commentPageMax = 100
+)
+
+// commentAction publishes (action_type 1, optionally a reply with parent_id) or
+// deletes (2, comment_id) a comment for the token's user.
+func (g *Gateway) commentAction(ctx context.Context, c *app.RequestContext) {
+	failBody := map[string]any{"comment": nil}
+	viewer, err := g.requireUser(ctx, c)
+	if err != nil {
+		g.fail(ctx, c, err, failBody)
+		return
+	}
+	switch strings.TrimSpace(param(c, "action_type")) {
+	case "1":
+		videoID, err := parseID("video_id", param(c, "video_id"))
+		if err != nil {
+			g.fail(ctx, c, err, failBody)
+			return
+		}
+		parentID, err := parseOptionalID("parent_id", param(c, "parent_id"))
+		if err != nil {
+			g.fail(ctx, c, err, failBody)
+			return
+		}
+		if !g.allow(ctx, c, "comment", "u:"+strconv.FormatInt(viewer, 10)) {
+			g.fail(ctx, c, errRateLimited, failBody)
+			return
+		}
+		r, err := g.svc.Comment.Publish(ctx, &comment.PublishRequest{UserId: viewer, VideoId: videoID,
+			Content: param(c, "comment_text"), ParentId: parentID})
+		if err != nil {
+			g.fail(ctx, c, err, failBody)
+			return
+		}
+		out, err := g.comments(ctx, c, viewer, []*comment.Comment{r.GetComment()})
+		if err != nil {
+			g.fail(ctx, c, err, failBody)
+			return
+		}
+		ok(c, map[string]any{"comment": out[0]})
+	case "2":
+		id, err := parseID("comment_id", param(c, "comment_id"))
+		if err != nil {
+			g.fail(ctx, c, err, failBody)
+			return
+		}
+		// video_id is sent by the app but not needed: the comment knows its video.
+		if s := param(c, "video_id"); s != "" {
+			if _, err := parseID("video_id", s); err != nil {
+				g.fail(ctx, c, err, failBody)
+				return
+			}
+		}
+		if _, err := g.svc.Comment.Delete(ctx, &comment.DeleteRequest{UserId: viewer, CommentId: id}); err != nil {
+			g.fail(ctx, c, err, failBody)
+			return
+		}
+		ok(c, map[string]any{"comment": nil})
+	default:
+		g.fail(ctx, c, errs.InvalidArgument("action_type must be 1 (publish) or 2 (delete)"), failBody)
+	}
+}
+
+// commentList lists a video's top-level comments (sort time or hot), or one
+// thread's replies (root_id). Logging in is optional; an invalid token reads as
+// anonymous, as on the feed.
+func (g *Gateway) commentList(ctx context.Context, c *app.RequestContext) {
+	failBody := func() map[string]any {
+		return map[string]any{"comment_list": []any{}, "has_more": false, "next_cursor": ""}
+	}
+	viewer := g.currentUser(c)
+	videoID, err := parseID("video_id", param(c, "video_id"))
+	if err != nil {
+		g.fail(ctx, c, err, failBody())
+		return
+	}
+	rootID, err := parseOptionalID("root_id", param(c, "root_id"))
+	if err != nil {
+		g.fail(ctx, c, err, failBody())
+		return
+	}
+	sort := strings.TrimSpace(param(c, "sort"))
+	if sort != "" && sort != "time" && sort != "hot" {
+		g.fail(ctx, c, errs.InvalidArgument("sort must be time or hot"), failBody())
+		return
+	}
+	page, err := pageParams(c, commentPage, commentPageMax)
+	if err != nil {
+		g.fail(ctx, c, err, failBody())
+		return
+	}
+	r, err := g.svc.Comment.List(ctx, &comment.ListRequest{ViewerId: viewer, VideoId: videoID, RootId: rootID, Sort: sort, Page: page})
+	if err != nil {
+		g.fail(ctx, c, err, failBody())
+		return
+	}
+	list, err := g.comments(ctx, c, viewer, r.GetComments())
+	if err != nil {
+		g.fail(ctx, c, err, failBody())
+		return
+	}
+	ok(c, pageBody(map[string]any{"comment_list": list}, r.GetPage()))
+}
+
+// commentLike likes (1) or takes back a like (2) of a comment; both idempotent.
+func (g *Gateway) commentLike(ctx context.Context, c *app.RequestContext) {
+	viewer, err := g.requireUser(ctx, c)
+	if err != nil {
+		g.fail(ctx, c, err, nil)
+		return
+	}
+	id, err := parseID("comment_id", param(c, "comment_id"))
+	if err != nil {
+		g.fail(ctx, c, err, nil)
+		return
+	}
+	like, err := actionType(param(c, "action_type"), "like", "cancel")
+	if err != nil {
+		g.fail(ctx, c, err, nil)
+		return
+	}
+	if _, err := g.svc.Comment.Like(ctx, &comment.LikeRequest{UserId: viewer, CommentId: id, Like: like}); err != nil {
+		g.fail(ctx, c, err, nil)
+		return
+	}
+	ok(c, map[string]any{})
+}
+
+// commentPin pins (1) or unpins (2) a top-level comment; only the video's author
+// may.
+func (g *Gateway) commentPin(ctx context.Context, c *app.RequestContext) {
+	viewer, err := g.requireUser(ctx, c)
+	if err != nil {
+		g.fail(ctx, c, err, nil)
+		return
+	}
+	videoID, err := parseID("video_id", param(c, "video_id"))
+	if err != nil {
+		g.fail(ctx, c, err, nil)
+		return
+	}
+	id, err := parseID("comment_id", param(c, "comment_id"))
+	if err != nil {
+		g.fail(ctx, c, err, nil)
+		return
+	}
+	pin, err := actionType(param(c, "action_type"), "pin", "unpin")
+	if err != nil {
+		g.fail(ctx, c, err, nil)
+		return
+	}
+	if _, err := g.svc.Comment.Pin(ctx, &comment.PinRequest{UserId: viewer, VideoId: videoID, CommentId: id, Pin: pin}); err != nil {
+		g.fail(ctx, c, err, nil)
+		return
+	}
+	ok(c, map[string]any{})
+}
+
+// actionType reads an action_type of 1 (on) or 2 (off).
+func actionType(s, on, off string) (bool, error) {
+	switch strings.TrimSpace(s) {
+	case "1":
+		return true, nil
+	case "2":
+		return false, nil
+	}
+	return false, errs.InvalidArgument("action_type must be 1 (%s) or 2 (%s)", on, off)
+}
+
+// comments turns comments (and their reply previews) into the app's objects with
+// their authors, fetched in one batch. Comments whose author has no account any
+// more keep a minimal author rather than vanishing from a thread.
+func (g *Gateway) comments(ctx context.Context, c *app.RequestContext, viewer int64, cs []*comment.Comment) ([]*Comment, error) {
+	seen := map[int64]bool{}
+	var ids []int64
+	add := func(id int64) {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, x := range cs {
+		add(x.GetUserId())
+		for _, r := range x.GetReplies() {
+			add(r.GetUserId())
+		}
+	}
+	users := map[int64]*User{}
+	if len(ids) > 0 {
+		var err error
+		if users, err = g.users(ctx, c, viewer, ids); err != nil {
+			return nil, err
+		}
+	}
+	root := g.baseURL(c)
+	var convert func(x *comment.Comment) *Comment
+	convert = func(x *comment.Comment) *Comment {
+		u := users[x.GetUserId()]
+		if u == nil {
+			id := strconv.FormatInt(x.GetUserId(), 10)
+			u = &User{ID: x.GetUserId(), Avatar: g.mediaURL(root, "", "/static/avatar/"+id+".png"),
+				BackgroundImage: g.mediaURL(root, "", "/static/background/"+id+".png")}
+		}
+		out := &Comment{
+			ID: x.GetId(), User: u, Content: x.GetContent(),
+			CreateDate: time.UnixMilli(x.GetCreateTime()).In(g.loc).Format("01-02"), CreateTime: x.GetCreateTime(),
+			RootID: x.GetRootId(), ParentID: x.GetParentId(), Floor: x.GetFloor(), LikeCount: x.GetLikeCount(),
+			IsLiked: x.GetIsLiked(), ReplyCount: x.GetReplyCount(), Replies: []*Comment{}, IsPinned: x.GetIsPinned(),
+			State: stateName(x.GetState()),
+		}
+		for _, r := range x.GetReplies() {
+			out.Replies = append(out.Replies, convert(r))
+		}
+		return out
+	}
+	out := make([]*Comment, 0, len(cs))
+	for _, x := range cs {
+		out = append(out, convert(x))
+	}
+	return out, nil
+}
+
+func stateName(s comment.CommentState) string {
+	if s == 0 {
+		return "visible"
+	}
+	return strings.ToLower(s.String())
+}
