@@ -411,7 +411,11 @@ func (s *Service) personalize(ctx context.Context, viewer int64, sub Subject, ro
 			return nil, err
 		}
 		if len(own) > 0 {
-			if items, err = s.mergeOwn(ctx, items, own, p, order, after); err != nil {
+			skip := int64(0)
+			if rootID == 0 {
+				skip = sub.PinnedID // shown on the first page only, by loadPage
+			}
+			if items, err = s.mergeOwn(ctx, items, own, skip, p, order, after); err != nil {
 				return nil, err
 			}
 		}
@@ -451,8 +455,9 @@ func (s *Service) personalize(ctx context.Context, viewer int64, sub Subject, ro
 // mergeOwn adds the viewer's own comments that the shared page lacks — held ones,
 // and new ones a cache has not caught up with — where they fall between the
 // page's first and last positions (the whole rest of the list on a last page).
-func (s *Service) mergeOwn(ctx context.Context, items []Row, own []int64, p *sharedPage, order Order, after *cache.Member) ([]Row, error) {
-	have := make(map[int64]bool, len(items))
+func (s *Service) mergeOwn(ctx context.Context, items []Row, own []int64, skip int64, p *sharedPage, order Order, after *cache.Member) ([]Row, error) {
+	have := make(map[int64]bool, len(items)+1)
+	have[skip] = true
 	for _, r := range items {
 		have[r.ID] = true
 	}

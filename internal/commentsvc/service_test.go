@@ -453,12 +453,17 @@ func (f *fixture) testPins(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The pinned comment comes first on the first page, counts toward its size,
-	// and is not repeated later, in either order.
-	for _, sort := range []string{"time", "hot"} {
+	// and is not repeated later, in either order, also for the viewer whose own
+	// recent comments are merged into every page.
+	for _, sort := range []string{"time", "hot", "time/own", "hot/own"} {
+		viewer := int64(0)
+		if s, own := strings.CutSuffix(sort, "/own"); own {
+			sort, viewer = s, a
+		}
 		var seen []int64
 		cursor := ""
 		for page := 0; ; page++ {
-			r := f.list(t, 0, vid, 0, sort, 3, cursor)
+			r := f.list(t, viewer, vid, 0, sort, 3, cursor)
 			got := r.GetComments()
 			if page == 0 && (len(got) != 3 || got[0].GetId() != cs[1].GetId() || !got[0].GetIsPinned()) {
 				t.Fatalf("%s: first page = %v; want 3 with the pinned %d first", sort, ids(got), cs[1].GetId())
