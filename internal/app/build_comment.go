@@ -28,7 +28,7 @@ func buildComment(ctx context.Context, p *platform, tokens *token.Manager, s *ga
 	}
 	c := p.cfg.Comment
 	svc, err := commentsvc.New(store, s.Video, p.ids, p.bus, p.cache, p.sets, p.log, commentsvc.Options{
-		Partitions: c.Partitions, PublishWait: c.PublishWait, SensitiveWords: c.SensitiveWords,
+		Partitions: c.Partitions, PublishWait: c.PublishWait, SensitiveWords: c.SensitiveWords, NoHotPages: !c.HotPages,
 	})
 	if err != nil {
 		return err

@@ -233,7 +233,7 @@ func (s *Service) List(ctx context.Context, req *comment.ListRequest) (*comment.
 func (s *Service) sharedPage(ctx context.Context, sub Subject, rootID int64, order Order, after *cache.Member, n int) (*sharedPage, error) {
 	tag := strconv.FormatInt(sub.VideoID, 10)
 	hotKey := ""
-	if after == nil && rootID == 0 {
+	if after == nil && rootID == 0 && !s.o.NoHotPages {
 		s.detector.Touch(tag)
 		if s.detector.IsHot(tag) {
 			hotKey = fmt.Sprintf("%d:%d:%d", sub.VideoID, order, n)

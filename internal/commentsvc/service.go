@@ -91,6 +91,8 @@ type Options struct {
 	// HotKeys tunes the detection of hot videos whose first pages are kept in
 	// each process; zero fields take hotkey's defaults.
 	HotKeys hotkey.DetectorOptions
+	// NoHotPages turns the local cache of hot first pages off (to measure it).
+	NoHotPages bool
 	// Clock replaces time.Now in tests.
 	Clock func() time.Time
 }

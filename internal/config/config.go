@@ -104,6 +104,9 @@ type Comment struct {
 	Partitions int `yaml:"partitions" env:"COMMENT_PARTITIONS"`
 	// PublishWait bounds how long a publish waits for its floor.
 	PublishWait time.Duration `yaml:"publish_wait" env:"COMMENT_PUBLISH_WAIT"`
+	// HotPages keeps the first pages of each process's hottest videos in a
+	// short-lived local cache; off only to measure what it saves.
+	HotPages bool `yaml:"hot_pages" env:"COMMENT_HOT_PAGES"`
 }
 
 // Message holds chat settings.
@@ -183,7 +186,7 @@ func Default() Config {
 		RateLimit: RateLimit{Rules: DefaultRateLimits},
 		Video:     Video{FFmpegWorkers: 2, FFmpegTimeout: 5 * time.Minute, FFmpegPath: "ffmpeg", FFprobePath: "ffprobe"},
 		Feed:      Feed{PullThreshold: 10_000, InboxSize: 1000, BackfillCount: 30},
-		Comment:   Comment{Partitions: 8, PublishWait: 3 * time.Second},
+		Comment:   Comment{Partitions: 8, PublishWait: 3 * time.Second, HotPages: true},
 		Database:  Database{Driver: "sqlite"},
 		Cache:     Cache{Driver: "local", LocalEntries: 100_000},
 		Events:    Events{Driver: "embedded"},
