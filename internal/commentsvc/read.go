@@ -15,6 +15,7 @@ import (
 
 	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/platform/cache"
+	"github.com/mdouyin/mdouyin/internal/platform/cursor"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/comment"
@@ -181,14 +182,9 @@ func (s *Service) List(ctx context.Context, req *comment.ListRequest) (*comment.
 	if page == nil {
 		page = &base.Page{}
 	}
-	n := int(page.GetCount())
-	switch {
-	case n < 0:
-		return nil, errs.InvalidArgument("count must be a positive integer")
-	case n == 0:
-		n = DefaultPageSize
-	case n > MaxPageSize:
-		n = MaxPageSize
+	n, err := cursor.Size(page, DefaultPageSize, MaxPageSize)
+	if err != nil {
+		return nil, err
 	}
 	after, err := decodeCursor(page.GetCursor(), order)
 	if err != nil {

@@ -30,6 +30,7 @@ import (
 	"github.com/mdouyin/mdouyin/internal/platform/cache"
 	"github.com/mdouyin/mdouyin/internal/platform/hotkey"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
+	"github.com/mdouyin/mdouyin/internal/videosvc"
 	"github.com/mdouyin/mdouyin/internal/platform/mq"
 	"github.com/mdouyin/mdouyin/internal/wordfilter"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
@@ -111,12 +112,12 @@ type Service struct {
 	now    func() time.Time
 
 	// Read path (read.go).
-	flights   singleflight.Group
-	detector  *hotkey.Detector
+	flights  singleflight.Group
+	detector *hotkey.Detector
 	// beforeLoad, when set by a test, runs before a shared page is loaded.
 	beforeLoad func()
-	hotPages  *hotkey.Cache[*sharedPage]
-	stopWatch func()
+	hotPages   *hotkey.Cache[*sharedPage]
+	stopWatch  func()
 
 	// Publishers waiting for the writer's answer, by comment id.
 	replyTo string
@@ -302,18 +303,11 @@ func (s *Service) checkParent(ctx context.Context, videoID, parentID int64) (roo
 
 // video returns the video with id from the video role, or errVideoNotFound.
 func (s *Service) video(ctx context.Context, id int64) (*video.Video, error) {
-	resp, err := s.videos.GetVideos(ctx, &video.GetVideosRequest{VideoIds: []int64{id}})
-	if errs.CodeOf(err) == base.ErrCode_VideoNotFound {
-		return nil, errVideoNotFound
+	v, err := videosvc.Find(ctx, s.videos, id)
+	if err == nil && v == nil {
+		err = errVideoNotFound
 	}
-	if err != nil {
-		return nil, err
-	}
-	v := resp.GetVideos()[id]
-	if v == nil {
-		return nil, errVideoNotFound
-	}
-	return v, nil
+	return v, err
 }
 
 // expect registers a waiter for the writer's answer about comment id.

@@ -19,7 +19,6 @@ import (
 	"github.com/mdouyin/mdouyin/internal/platform/cache"
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
-	"github.com/mdouyin/mdouyin/internal/platform/mq"
 	"github.com/mdouyin/mdouyin/internal/platform/outbox"
 	"github.com/mdouyin/mdouyin/internal/platform/rpc"
 	"github.com/mdouyin/mdouyin/internal/platform/svctest"
@@ -89,16 +88,7 @@ func newFixture(t *testing.T, st stack, place func(*testing.T, *commentsvc.Servi
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e, err := mq.StartEmbedded(ctx, mq.EmbeddedOptions{StoreDir: t.TempDir(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Shutdown)
-	bus, err := e.Connect(ctx, mq.WithLogger(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bus.Close)
+	bus := svctest.Bus(t)
 	d := st.db(t)
 	if err := commentsvc.EnsureStreams(ctx, bus); err != nil {
 		t.Fatal(err)
@@ -157,13 +147,6 @@ func TestCommentService(t *testing.T) {
 				t.Run("concurrent writers on one video", f.testConcurrent)
 			})
 		}
-	}
-}
-
-func wantCode(t *testing.T, err error, code base.ErrCode) {
-	t.Helper()
-	if got := errs.CodeOf(err); got != code {
-		t.Fatalf("error code = %v (%v), want %v", got, err, code)
 	}
 }
 
@@ -330,10 +313,10 @@ func (f *fixture) testReplies(t *testing.T) {
 	// A reply to a comment of another video is refused.
 	other2 := f.newVideo(t, author)
 	_, err := f.api.Publish(context.Background(), &comment.PublishRequest{UserId: b, VideoId: other2, Content: "x", ParentId: root.GetId()})
-	wantCode(t, err, base.ErrCode_CommentParentInvalid)
+	svctest.WantCode(t, err, base.ErrCode_CommentParentInvalid)
 	// Listing the thread of an unknown comment is an error.
 	_, err = f.api.List(context.Background(), &comment.ListRequest{VideoId: vid, RootId: f.id(t)})
-	wantCode(t, err, base.ErrCode_CommentNotFound)
+	svctest.WantCode(t, err, base.ErrCode_CommentNotFound)
 }
 
 func (f *fixture) testDelete(t *testing.T) {
@@ -352,9 +335,9 @@ func (f *fixture) testDelete(t *testing.T) {
 	f.list(t, 0, vid, root.GetId(), "", 0, "")
 
 	_, err := f.api.Delete(ctx, &comment.DeleteRequest{UserId: stranger, CommentId: r1.GetId()})
-	wantCode(t, err, base.ErrCode_PermissionDenied)
+	svctest.WantCode(t, err, base.ErrCode_PermissionDenied)
 	_, err = f.api.Delete(ctx, &comment.DeleteRequest{UserId: a, CommentId: f.id(t)})
-	wantCode(t, err, base.ErrCode_CommentNotFound)
+	svctest.WantCode(t, err, base.ErrCode_CommentNotFound)
 
 	// The commenter deletes a reply: the root's reply_count drops.
 	if _, err := f.api.Delete(ctx, &comment.DeleteRequest{UserId: b, CommentId: r1.GetId()}); err != nil {
@@ -383,10 +366,10 @@ func (f *fixture) testDelete(t *testing.T) {
 		t.Fatalf("count = %d (facts %d), want 1", n, f.factsCount(t, vid))
 	}
 	_, err = f.api.List(ctx, &comment.ListRequest{VideoId: vid, RootId: root.GetId()})
-	wantCode(t, err, base.ErrCode_CommentNotFound)
+	svctest.WantCode(t, err, base.ErrCode_CommentNotFound)
 	// Replying into the deleted thread is refused.
 	_, err = f.api.Publish(ctx, &comment.PublishRequest{UserId: b, VideoId: vid, Content: "late", ParentId: r2.GetId()})
-	wantCode(t, err, base.ErrCode_CommentParentInvalid)
+	svctest.WantCode(t, err, base.ErrCode_CommentParentInvalid)
 	// Deleting a reply of a deleted thread leaves the video's count alone.
 	if _, err := f.api.Delete(ctx, &comment.DeleteRequest{UserId: b, CommentId: r2.GetId()}); err != nil {
 		t.Fatal(err)
@@ -425,12 +408,12 @@ func (f *fixture) testLikes(t *testing.T) {
 		t.Fatalf("after unlike: like_count %d is_liked %v; want 1, false", got.GetLikeCount(), got.GetIsLiked())
 	}
 	_, err := f.api.Like(ctx, &comment.LikeRequest{UserId: a, CommentId: f.id(t), Like: true})
-	wantCode(t, err, base.ErrCode_CommentNotFound)
+	svctest.WantCode(t, err, base.ErrCode_CommentNotFound)
 	if _, err := f.api.Delete(ctx, &comment.DeleteRequest{UserId: a, CommentId: c.GetId()}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.api.Like(ctx, &comment.LikeRequest{UserId: a, CommentId: c.GetId(), Like: true})
-	wantCode(t, err, base.ErrCode_CommentNotFound)
+	svctest.WantCode(t, err, base.ErrCode_CommentNotFound)
 }
 
 func (f *fixture) testPins(t *testing.T) {
@@ -446,9 +429,9 @@ func (f *fixture) testPins(t *testing.T) {
 		_, err := f.api.Pin(ctx, &comment.PinRequest{UserId: user, VideoId: vid, CommentId: id, Pin: on})
 		return err
 	}
-	wantCode(t, pin(a, cs[1].GetId(), true), base.ErrCode_PermissionDenied)
-	wantCode(t, pin(author, reply.GetId(), true), base.ErrCode_CommentNotTopLevel)
-	wantCode(t, pin(author, f.id(t), true), base.ErrCode_CommentNotFound)
+	svctest.WantCode(t, pin(a, cs[1].GetId(), true), base.ErrCode_PermissionDenied)
+	svctest.WantCode(t, pin(author, reply.GetId(), true), base.ErrCode_CommentNotTopLevel)
+	svctest.WantCode(t, pin(author, f.id(t), true), base.ErrCode_CommentNotFound)
 	if err := pin(author, cs[1].GetId(), true); err != nil {
 		t.Fatal(err)
 	}
@@ -543,7 +526,7 @@ func (f *fixture) testHeld(t *testing.T) {
 	}
 	// Nobody can reply to a held comment.
 	_, err = f.api.Publish(context.Background(), &comment.PublishRequest{UserId: b, VideoId: vid, Content: "re", ParentId: held.GetId()})
-	wantCode(t, err, base.ErrCode_CommentParentInvalid)
+	svctest.WantCode(t, err, base.ErrCode_CommentParentInvalid)
 	// The moderation path (the admin issue's review actions) makes it visible.
 	if _, err := f.svc.SetState(context.Background(), held.GetId(), comment.CommentState_Visible,
 		func(from comment.CommentState) bool { return from == comment.CommentState_Pending }); err != nil {
@@ -557,7 +540,7 @@ func (f *fixture) testHeld(t *testing.T) {
 	}
 	_, err = f.svc.SetState(context.Background(), held.GetId(), comment.CommentState_Pending,
 		func(from comment.CommentState) bool { return false })
-	wantCode(t, err, base.ErrCode_Conflict)
+	svctest.WantCode(t, err, base.ErrCode_Conflict)
 }
 
 func (f *fixture) testBadInput(t *testing.T) {
@@ -589,7 +572,7 @@ func (f *fixture) testBadInput(t *testing.T) {
 	long := strings.Repeat("长", 1000)
 	f.publish(t, a, vid, 0, long)
 	_, err := f.api.Publish(ctx, &comment.PublishRequest{UserId: a, VideoId: vid, Content: long})
-	wantCode(t, err, base.ErrCode_CommentDuplicate)
+	svctest.WantCode(t, err, base.ErrCode_CommentDuplicate)
 	// Another user may say the same thing.
 	f.publish(t, f.id(t), vid, 0, long)
 	if n := f.count(t, vid); n != before+2 {
@@ -604,13 +587,13 @@ func (f *fixture) testBadInput(t *testing.T) {
 	// A cursor of the time order is refused by the hot order.
 	r := f.list(t, 0, vid, 0, "time", 1, "")
 	_, err = f.api.List(ctx, &comment.ListRequest{VideoId: vid, Sort: "hot", Page: &base.Page{Count: 1, Cursor: r.GetPage().GetNextCursor()}})
-	wantCode(t, err, base.ErrCode_CommentCursorInvalid)
+	svctest.WantCode(t, err, base.ErrCode_CommentCursorInvalid)
 	_, err = f.api.List(ctx, &comment.ListRequest{VideoId: vid, Sort: "random"})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.List(ctx, &comment.ListRequest{VideoId: f.id(t)})
-	wantCode(t, err, base.ErrCode_CommentVideoNotFound)
+	svctest.WantCode(t, err, base.ErrCode_CommentVideoNotFound)
 	_, err = f.api.VideoCounts(ctx, &comment.VideoCountsRequest{VideoIds: []int64{0}})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 }
 
 // testPaging pages through 57 comments in every page size from 1 to 11, while new

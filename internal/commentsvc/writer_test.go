@@ -78,16 +78,7 @@ func newInternal(t *testing.T, o Options, gate chan struct{}) *internalFixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e, err := mq.StartEmbedded(ctx, mq.EmbeddedOptions{StoreDir: t.TempDir(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Shutdown)
-	bus, err := e.Connect(ctx, mq.WithLogger(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bus.Close)
+	bus := svctest.Bus(t)
 	d, err := db.Open(ctx, db.Options{Driver: db.SQLite, DSN: filepath.Join(t.TempDir(), "comment.db")})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/platform/cursor"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
+	"github.com/mdouyin/mdouyin/internal/videosvc"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/favorite"
 	"github.com/mdouyin/mdouyin/kitex_gen/video"
@@ -110,18 +111,11 @@ func (s *Service) Like(ctx context.Context, req *favorite.LikeRequest) (*favorit
 
 // video returns the video with id from the video role, or errVideoNotFound.
 func (s *Service) video(ctx context.Context, id int64) (*video.Video, error) {
-	resp, err := s.videos.GetVideos(ctx, &video.GetVideosRequest{VideoIds: []int64{id}})
-	if errs.CodeOf(err) == base.ErrCode_VideoNotFound {
-		return nil, errVideoNotFound
+	v, err := videosvc.Find(ctx, s.videos, id)
+	if err == nil && v == nil {
+		err = errVideoNotFound
 	}
-	if err != nil {
-		return nil, err
-	}
-	v := resp.GetVideos()[id]
-	if v == nil {
-		return nil, errVideoNotFound
-	}
-	return v, nil
+	return v, err
 }
 
 // ListLiked returns one page of the videos a user likes, most recently liked first.
@@ -136,14 +130,9 @@ func (s *Service) ListLiked(ctx context.Context, req *favorite.ListLikedRequest)
 	if page == nil {
 		page = &base.Page{}
 	}
-	n := int(page.GetCount())
-	switch {
-	case n < 0:
-		return nil, errs.InvalidArgument("count must be a positive integer")
-	case n == 0:
-		n = DefaultPageSize
-	case n > MaxPageSize:
-		n = MaxPageSize
+	n, err := cursor.Size(page, DefaultPageSize, MaxPageSize)
+	if err != nil {
+		return nil, err
 	}
 	after, err := decodeCursor(page.GetCursor())
 	if err != nil {

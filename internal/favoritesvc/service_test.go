@@ -104,13 +104,6 @@ func TestFavoriteService(t *testing.T) {
 	}
 }
 
-func wantCode(t *testing.T, err error, code base.ErrCode) {
-	t.Helper()
-	if got := errs.CodeOf(err); got != code {
-		t.Fatalf("error code = %v (%v), want %v", got, err, code)
-	}
-}
-
 func (f *fixture) id(t *testing.T) int64 {
 	t.Helper()
 	id, err := f.ids.Next()
@@ -311,9 +304,9 @@ func (f *fixture) testUnknownVideo(t *testing.T) {
 	ghost := f.id(t)
 	before := f.rows(t)
 	_, err := f.api.Like(ctx, &favorite.LikeRequest{UserId: fan, VideoId: ghost, Like: true})
-	wantCode(t, err, base.ErrCode_FavoriteVideoNotFound)
+	svctest.WantCode(t, err, base.ErrCode_FavoriteVideoNotFound)
 	_, err = f.api.Like(ctx, &favorite.LikeRequest{UserId: fan, VideoId: ghost, Like: false})
-	wantCode(t, err, base.ErrCode_FavoriteVideoNotFound)
+	svctest.WantCode(t, err, base.ErrCode_FavoriteVideoNotFound)
 	if f.rows(t) != before {
 		t.Fatal("a like of an unknown video wrote a fact")
 	}
@@ -333,7 +326,7 @@ func (f *fixture) testUnlikeDeletedVideo(t *testing.T) {
 	f.wantVideo(t, fan, vid, 0, false)
 	// A new like of the vanished video is refused.
 	_, err := f.api.Like(context.Background(), &favorite.LikeRequest{UserId: fan, VideoId: vid, Like: true})
-	wantCode(t, err, base.ErrCode_FavoriteVideoNotFound)
+	svctest.WantCode(t, err, base.ErrCode_FavoriteVideoNotFound)
 	f.audit(t)
 }
 
@@ -486,28 +479,28 @@ func (f *fixture) testBadInput(t *testing.T) {
 	for _, bad := range []int64{0, -1, 1 << 53, -(1 << 62)} {
 		for _, like := range []bool{true, false} {
 			_, err := f.api.Like(ctx, &favorite.LikeRequest{UserId: bad, VideoId: vid, Like: like})
-			wantCode(t, err, base.ErrCode_InvalidArgument)
+			svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 			_, err = f.api.Like(ctx, &favorite.LikeRequest{UserId: fan, VideoId: bad, Like: like})
-			wantCode(t, err, base.ErrCode_InvalidArgument)
+			svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 		}
 		_, err := f.api.ListLiked(ctx, &favorite.ListLikedRequest{UserId: bad})
-		wantCode(t, err, base.ErrCode_InvalidArgument)
+		svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 		_, err = f.api.VideoStats(ctx, &favorite.VideoStatsRequest{ViewerId: bad, VideoIds: []int64{vid}})
 		if bad != 0 {
-			wantCode(t, err, base.ErrCode_InvalidArgument)
+			svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 		}
 		_, err = f.api.VideoStats(ctx, &favorite.VideoStatsRequest{ViewerId: fan, VideoIds: []int64{vid, bad}})
-		wantCode(t, err, base.ErrCode_InvalidArgument)
+		svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 		_, err = f.api.UserStats(ctx, &favorite.UserStatsRequest{UserIds: []int64{fan, bad}})
-		wantCode(t, err, base.ErrCode_InvalidArgument)
+		svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	}
 	if n := f.videos.Calls(); n != calls {
 		t.Errorf("invalid requests made %d calls to the video role", n-calls)
 	}
 	_, err := f.api.VideoStats(ctx, &favorite.VideoStatsRequest{VideoIds: make([]int64, favoritesvc.MaxBatch+1)})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.UserStats(ctx, &favorite.UserStatsRequest{UserIds: make([]int64, favoritesvc.MaxBatch+1)})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 
 	// Paging parameters.
 	f.like(t, fan, vid, true)
@@ -518,7 +511,7 @@ func (f *fixture) testBadInput(t *testing.T) {
 	}
 	good := r.GetPage().GetNextCursor()
 	_, err = f.api.ListLiked(ctx, &favorite.ListLikedRequest{UserId: fan, Page: &base.Page{Count: -1}})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	for _, cursor := range []string{"garbage", "!!!", good + "!", "=" + good, "MTIzNA", "MTIzLjA", "LTEuNQ",
 		"MTIzLjkwMDcxOTkyNTQ3NDA5OTI", string(make([]byte, 300))} {
 		_, err := f.api.ListLiked(ctx, &favorite.ListLikedRequest{UserId: fan, Page: &base.Page{Count: 1, Cursor: cursor}})

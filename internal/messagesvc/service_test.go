@@ -160,13 +160,6 @@ func TestMessageService(t *testing.T) {
 	}
 }
 
-func wantCode(t *testing.T, err error, code base.ErrCode) {
-	t.Helper()
-	if got := errs.CodeOf(err); got != code {
-		t.Fatalf("error code = %v (%v), want %v", got, err, code)
-	}
-}
-
 func (f *fixture) rows(t *testing.T) int {
 	t.Helper()
 	var n int
@@ -435,11 +428,11 @@ func (f *fixture) testLatest(t *testing.T) {
 		t.Fatalf("latest over %d peers = %v, %v", len(peers), r, err)
 	}
 	_, err = f.api.Latest(ctx, &message.LatestRequest{UserId: me, PeerIds: append(peers, higher)})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.Latest(ctx, &message.LatestRequest{UserId: me, PeerIds: []int64{lower, -1}})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.Latest(ctx, &message.LatestRequest{UserId: 0, PeerIds: []int64{lower}})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 }
 
 func (f *fixture) testBadInput(t *testing.T) {
@@ -557,12 +550,12 @@ func testRequireFriends(t *testing.T, f *fixture) {
 	a, b := f.users.add(t), f.users.add(t)
 	before := f.rows(t)
 	_, err := f.api.Send(ctx, &message.SendRequest{FromUserId: a, ToUserId: b, Content: "strangers"})
-	wantCode(t, err, base.ErrCode_MessageNotFriends)
+	svctest.WantCode(t, err, base.ErrCode_MessageNotFriends)
 	f.relations.follow(a, b)
 	_, err = f.api.Send(ctx, &message.SendRequest{FromUserId: a, ToUserId: b, Content: "one-way"})
-	wantCode(t, err, base.ErrCode_MessageNotFriends)
+	svctest.WantCode(t, err, base.ErrCode_MessageNotFriends)
 	_, err = f.api.Send(ctx, &message.SendRequest{FromUserId: b, ToUserId: a, Content: "one-way back"})
-	wantCode(t, err, base.ErrCode_MessageNotFriends)
+	svctest.WantCode(t, err, base.ErrCode_MessageNotFriends)
 	if n := f.rows(t); n != before {
 		t.Fatalf("refused sends wrote %d rows", n-before)
 	}

@@ -142,14 +142,9 @@ func (s *Service) list(ctx context.Context, req *relation.ListRequest,
 	if page == nil {
 		page = &base.Page{}
 	}
-	n := int(page.GetCount())
-	switch {
-	case n < 0:
-		return nil, errs.InvalidArgument("count must be a positive integer")
-	case n == 0:
-		n = DefaultPageSize
-	case n > MaxPageSize:
-		n = MaxPageSize
+	n, err := cursor.Size(page, DefaultPageSize, MaxPageSize)
+	if err != nil {
+		return nil, err
 	}
 	after, err := decodeCursor(page.GetCursor())
 	if err != nil {

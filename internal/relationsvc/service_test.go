@@ -143,13 +143,6 @@ func (f *fixture) ghost(t *testing.T) int64 {
 	return id
 }
 
-func wantCode(t *testing.T, err error, code base.ErrCode) {
-	t.Helper()
-	if got := errs.CodeOf(err); got != code {
-		t.Fatalf("error code = %v (%v), want %v", got, err, code)
-	}
-}
-
 func (f *fixture) follow(t *testing.T, from, to int64, follow bool) {
 	t.Helper()
 	if _, err := f.api.Follow(context.Background(), &relation.FollowRequest{UserId: from, ToUserId: to, Follow: follow}); err != nil {
@@ -284,16 +277,16 @@ func (f *fixture) testBadInput(t *testing.T) {
 	before := f.pending(t)
 	for _, follow := range []bool{true, false} {
 		_, err := f.api.Follow(ctx, &relation.FollowRequest{UserId: a, ToUserId: a, Follow: follow})
-		wantCode(t, err, base.ErrCode_RelationSelfFollow)
+		svctest.WantCode(t, err, base.ErrCode_RelationSelfFollow)
 		_, err = f.api.Follow(ctx, &relation.FollowRequest{UserId: a, ToUserId: ghost, Follow: follow})
-		wantCode(t, err, base.ErrCode_RelationUserNotFound)
+		svctest.WantCode(t, err, base.ErrCode_RelationUserNotFound)
 		_, err = f.api.Follow(ctx, &relation.FollowRequest{UserId: ghost, ToUserId: b, Follow: follow})
-		wantCode(t, err, base.ErrCode_Unauthenticated)
+		svctest.WantCode(t, err, base.ErrCode_Unauthenticated)
 		for _, bad := range []int64{0, -1, 1 << 53, 1<<63 - 1} {
 			_, err = f.api.Follow(ctx, &relation.FollowRequest{UserId: a, ToUserId: bad, Follow: follow})
-			wantCode(t, err, base.ErrCode_InvalidArgument)
+			svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 			_, err = f.api.Follow(ctx, &relation.FollowRequest{UserId: bad, ToUserId: b, Follow: follow})
-			wantCode(t, err, base.ErrCode_InvalidArgument)
+			svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 		}
 	}
 	f.wantStats(t, a, a, 0, 0, false)
@@ -308,10 +301,10 @@ func (f *fixture) testBadInput(t *testing.T) {
 	for name, list := range lists {
 		for _, bad := range []int64{0, -1, 1 << 53} {
 			_, err := list(ctx, &relation.ListRequest{UserId: bad})
-			wantCode(t, err, base.ErrCode_InvalidArgument)
+			svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 		}
 		_, err := list(ctx, &relation.ListRequest{UserId: a, Page: &base.Page{Count: -1}})
-		wantCode(t, err, base.ErrCode_InvalidArgument)
+		svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 		for _, cursor := range []string{"garbage", "!!!", "MTIzNA", "LTEuNQ", "MTIzLjA", "MTIzLjAwMQ", "LTEuMQ", string(make([]byte, 300))} {
 			_, err := list(ctx, &relation.ListRequest{UserId: a, Page: &base.Page{Count: 10, Cursor: cursor}})
 			if errs.CodeOf(err) != base.ErrCode_InvalidArgument {
@@ -327,19 +320,19 @@ func (f *fixture) testBadInput(t *testing.T) {
 	}
 
 	_, err := f.api.UserStats(ctx, &relation.UserStatsRequest{ViewerId: -1, UserIds: []int64{a}})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.UserStats(ctx, &relation.UserStatsRequest{ViewerId: 1 << 53, UserIds: []int64{a}})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	for _, bad := range []int64{0, -1, 1 << 53} {
 		_, err = f.api.UserStats(ctx, &relation.UserStatsRequest{ViewerId: a, UserIds: []int64{b, bad}})
-		wantCode(t, err, base.ErrCode_InvalidArgument)
+		svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	}
 	many := make([]int64, relationsvc.MaxBatch+1)
 	for i := range many {
 		many[i] = a
 	}
 	_, err = f.api.UserStats(ctx, &relation.UserStatsRequest{ViewerId: a, UserIds: many})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	if _, err := f.api.UserStats(ctx, &relation.UserStatsRequest{ViewerId: a, UserIds: many[:relationsvc.MaxBatch]}); err != nil {
 		t.Fatalf("a batch of %d: %v", relationsvc.MaxBatch, err)
 	}

@@ -93,13 +93,6 @@ func TestUserService(t *testing.T) {
 	}
 }
 
-func wantCode(t *testing.T, err error, code base.ErrCode) {
-	t.Helper()
-	if got := errs.CodeOf(err); got != code {
-		t.Fatalf("error code = %v (%v), want %v", got, err, code)
-	}
-}
-
 func (f *fixture) count(t *testing.T) int {
 	t.Helper()
 	var n int
@@ -131,8 +124,8 @@ func (f *fixture) testRegisterLogin(t *testing.T) {
 	// Wrong password and unknown user get the same answer.
 	_, errWrong := f.api.Login(ctx, &user.LoginRequest{Username: "小明 Ming", Password: "secret-2"})
 	_, errUnknown := f.api.Login(ctx, &user.LoginRequest{Username: "nobody-here", Password: "secret-1"})
-	wantCode(t, errWrong, base.ErrCode_UserBadCredentials)
-	wantCode(t, errUnknown, base.ErrCode_UserBadCredentials)
+	svctest.WantCode(t, errWrong, base.ErrCode_UserBadCredentials)
+	svctest.WantCode(t, errUnknown, base.ErrCode_UserBadCredentials)
 	ew, _ := errs.From(errWrong)
 	eu, _ := errs.From(errUnknown)
 	if ew.Msg != eu.Msg {
@@ -147,7 +140,7 @@ func (f *fixture) testNameCase(t *testing.T) {
 	}
 	before := f.count(t)
 	_, err := f.api.Register(ctx, &user.RegisterRequest{Username: "caseuser", Password: "secret-1"})
-	wantCode(t, err, base.ErrCode_UserNameTaken)
+	svctest.WantCode(t, err, base.ErrCode_UserNameTaken)
 	if f.count(t) != before {
 		t.Fatal("a refused registration wrote a row")
 	}
@@ -225,11 +218,11 @@ func (f *fixture) testProfiles(t *testing.T) {
 		t.Fatalf("profile b = %+v", p)
 	}
 	_, err = f.api.GetProfiles(ctx, &user.GetProfilesRequest{UserIds: []int64{-1}})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.GetProfiles(ctx, &user.GetProfilesRequest{UserIds: []int64{1 << 53}})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.GetProfiles(ctx, &user.GetProfilesRequest{UserIds: make([]int64, usersvc.MaxProfileBatch+1)})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 }
 
 func (f *fixture) testTokens(t *testing.T) {
@@ -244,7 +237,7 @@ func (f *fixture) testTokens(t *testing.T) {
 	}
 	for _, bad := range []string{"", "garbage", reg.Token + "x", strings.Repeat("a", 10000)} {
 		_, err := f.api.VerifyToken(ctx, &user.VerifyTokenRequest{Token: bad})
-		wantCode(t, err, base.ErrCode_Unauthenticated)
+		svctest.WantCode(t, err, base.ErrCode_Unauthenticated)
 	}
 }
 

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
-	"github.com/mdouyin/mdouyin/internal/platform/mq"
 	"github.com/mdouyin/mdouyin/internal/platform/outbox"
+	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/internal/relationsvc"
 	"github.com/mdouyin/mdouyin/internal/videosvc"
 )
@@ -26,16 +26,7 @@ func TestConsumersThroughTheBus(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			e, err := mq.StartEmbedded(ctx, mq.EmbeddedOptions{StoreDir: t.TempDir(), Logger: log})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(e.Shutdown)
-			bus, err := e.Connect(ctx, mq.WithLogger(log))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(bus.Close)
+			bus := svctest.Bus(t)
 			d := open(t)
 			if err := videosvc.EnsureStream(ctx, bus); err != nil {
 				t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
+	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/internal/videosvc"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/relation"
@@ -583,6 +584,6 @@ func (f *feedFixture) testFeedBadRequests(t *testing.T) {
 		{ViewerId: f.newID(t), LatestTime: -1},
 	} {
 		_, err := f.api.Feed(ctx, req)
-		wantCode(t, err, base.ErrCode_InvalidArgument)
+		svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	}
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/cloudwego/kitex/client/callopt"
 
+	"github.com/mdouyin/mdouyin/internal/errs"
+	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/video"
 	"github.com/mdouyin/mdouyin/kitex_gen/video/videoservice"
 )
@@ -50,4 +52,18 @@ func (r *Remote) GetVideos(ctx context.Context, req *video.GetVideosRequest) (*v
 
 func (r *Remote) WorkCounts(ctx context.Context, req *video.WorkCountsRequest) (*video.WorkCountsResponse, error) {
 	return r.c.WorkCounts(ctx, req)
+}
+
+// Find asks the video role for one video, for the roles that hang their facts
+// on videos (likes, comments). It answers nil without an error for a video that
+// does not exist, so each caller reports that in its own words.
+func Find(ctx context.Context, vs video.VideoService, id int64) (*video.Video, error) {
+	resp, err := vs.GetVideos(ctx, &video.GetVideosRequest{VideoIds: []int64{id}})
+	if errs.CodeOf(err) == base.ErrCode_VideoNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetVideos()[id], nil
 }

@@ -214,13 +214,6 @@ func TestFeedPaging(t *testing.T) {
 	}
 }
 
-func wantCode(t *testing.T, err error, code base.ErrCode) {
-	t.Helper()
-	if got := errs.CodeOf(err); got != code {
-		t.Fatalf("error code = %v (%v), want %v", got, err, code)
-	}
-}
-
 // stage puts a local file into blob storage as the gateway does.
 func (f *fixture) stage(t *testing.T, path string) string {
 	t.Helper()
@@ -465,20 +458,20 @@ func (f *fixture) testBadRequests(t *testing.T) {
 		{"line\nbreak", base.ErrCode_VideoTitleInvalid},
 	} {
 		_, err := f.publish(t, author, tc.title, ok)
-		wantCode(t, err, tc.code)
+		svctest.WantCode(t, err, tc.code)
 	}
 	if _, err := f.publish(t, author, strings.Repeat("长", 100), ok); err != nil {
 		t.Fatalf("a 100-character title was refused: %v", err)
 	}
 	rows++
 	_, err := f.api.Publish(ctx, &video.PublishRequest{UserId: author, Title: "t", UploadKey: "videos/aa/bb/x.mp4"})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.Publish(ctx, &video.PublishRequest{UserId: author, Title: "t", UploadKey: videosvc.UploadPrefix + "missing"})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.Publish(ctx, &video.PublishRequest{UserId: author, Title: "t", UploadKey: videosvc.UploadPrefix + "../x"})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.Publish(ctx, &video.PublishRequest{UserId: 0, Title: "t", UploadKey: f.stage(t, ok)})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	if f.rows(t) != rows {
 		t.Fatal("a bad request wrote a row")
 	}
@@ -488,19 +481,19 @@ func (f *fixture) testBadRequests(t *testing.T) {
 		}
 	}
 	_, err = f.api.Feed(ctx, &video.FeedRequest{Type: "nope"})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.Feed(ctx, &video.FeedRequest{LatestTime: -1})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.Feed(ctx, &video.FeedRequest{Cursor: "x"})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.ListByAuthor(ctx, &video.ListByAuthorRequest{AuthorId: -5})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.ListByAuthor(ctx, &video.ListByAuthorRequest{AuthorId: author, Page: &base.Page{Cursor: "1.x"}})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.GetVideos(ctx, &video.GetVideosRequest{VideoIds: []int64{1 << 53}})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 	_, err = f.api.WorkCounts(ctx, &video.WorkCountsRequest{UserIds: make([]int64, videosvc.MaxBatch+1)})
-	wantCode(t, err, base.ErrCode_InvalidArgument)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
 }
 
 func (f *fixture) testPoolBound(t *testing.T) {

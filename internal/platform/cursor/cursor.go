@@ -1,5 +1,6 @@
 // Package cursor encodes list positions as the opaque strings clients send back as
-// `cursor`: the (time, id) of the last item of the previous page.
+// `cursor`: the (time, id) of the last item of the previous page; and reads the
+// page size a list call asks for.
 package cursor
 
 import (
@@ -7,7 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
+	"github.com/mdouyin/mdouyin/kitex_gen/base"
 )
 
 // maxLen bounds what Decode looks at; Encode never writes more.
@@ -43,4 +46,20 @@ func Decode(c string) (at, id int64, ok bool) {
 		return 0, 0, false
 	}
 	return at, id, true
+}
+
+// Size returns the page size a list call asks for in page: def when it names
+// none, at most max. A negative count is refused.
+func Size(page *base.Page, def, max int) (int, error) {
+	if page == nil {
+		return def, nil
+	}
+	n := int(page.GetCount())
+	switch {
+	case n < 0:
+		return 0, errs.InvalidArgument("count must be a positive integer")
+	case n == 0:
+		return def, nil
+	}
+	return min(n, max), nil
 }

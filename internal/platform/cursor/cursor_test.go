@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+
+	"github.com/mdouyin/mdouyin/kitex_gen/base"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -24,6 +26,26 @@ func TestRefusesAnythingElse(t *testing.T) {
 	} {
 		if at, id, ok := Decode(c); ok {
 			t.Errorf("Decode(%q) = %d, %d, true", c, at, id)
+		}
+	}
+}
+
+func TestSize(t *testing.T) {
+	for _, c := range []struct {
+		page *base.Page
+		want int
+		bad  bool
+	}{
+		{nil, 30, false},
+		{&base.Page{}, 30, false},
+		{&base.Page{Count: 1}, 1, false},
+		{&base.Page{Count: 100}, 100, false},
+		{&base.Page{Count: 101}, 100, false},
+		{&base.Page{Count: -1}, 0, true},
+	} {
+		got, err := Size(c.page, 30, 100)
+		if (err != nil) != c.bad || got != c.want {
+			t.Errorf("Size(%v) = %d, %v; want %d, error %v", c.page, got, err, c.want, c.bad)
 		}
 	}
 }

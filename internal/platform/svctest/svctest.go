@@ -6,6 +6,8 @@ package svctest
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"testing"
@@ -13,9 +15,12 @@ import (
 
 	"github.com/cloudwego/kitex/server"
 
+	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/platform/db"
+	"github.com/mdouyin/mdouyin/internal/platform/mq"
 	"github.com/mdouyin/mdouyin/internal/platform/rpc"
 	"github.com/mdouyin/mdouyin/internal/platform/testenv"
+	"github.com/mdouyin/mdouyin/kitex_gen/base"
 )
 
 // Databases returns, per engine ("sqlite", "mysql"), a function that opens an empty
@@ -69,4 +74,31 @@ func ServeKitex(t *testing.T, role string, newServer func(opts []server.Option) 
 		}
 	})
 	return ln.Addr().String()
+}
+
+// WantCode fails the test unless err carries the business code want.
+func WantCode(t testing.TB, err error, want base.ErrCode) {
+	t.Helper()
+	if got := errs.CodeOf(err); got != want {
+		t.Fatalf("error code = %v (%v), want %v", got, err, want)
+	}
+}
+
+// Bus starts an embedded JetStream server of the test's own, so that parallel
+// test packages never share a stream or a durable consumer, and connects to it.
+// Both stop when the test ends.
+func Bus(t testing.TB) *mq.Bus {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e, err := mq.StartEmbedded(context.Background(), mq.EmbeddedOptions{StoreDir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Shutdown)
+	bus, err := e.Connect(context.Background(), mq.WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bus.Close)
+	return bus
 }
