@@ -150,6 +150,19 @@ func TestClusterPlacement(t *testing.T) {
 		t.Fatalf("user info through the gateway: %v", info)
 	}
 
+	// The comment role answers through the gateway and asks the video role in
+	// turn: a list of an unknown video crosses both RPC hops with its code.
+	resp, err = http.Get(gw.http + "/douyin/comment/list/?video_id=123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list map[string]any
+	json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if list["status_code"] != float64(base.ErrCode_CommentVideoNotFound) {
+		t.Fatalf("comment list through the gateway: %v", list)
+	}
+
 	// The user process exports its Argon2id bound for operators.
 	if r, err := http.Get(user.http + "/metrics"); err != nil {
 		t.Fatal(err)
@@ -252,7 +265,7 @@ func TestShutdownDrainsRequestsInFlight(t *testing.T) {
 // limit on login, and that the answers say so.
 func TestRateLimits(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.RateLimit.Rules = "register=1/h:3,login=1000/s,account=1/h:2"
+	cfg.RateLimit.Rules = "register=1/h:3,login=1000/s,account=1/h:2,comment=1/h:2"
 	p := start(t, cfg, "", nil)
 	codes := func(path string, params func(i int) url.Values, n int) []float64 {
 		var out []float64
@@ -282,6 +295,16 @@ func TestRateLimits(t *testing.T) {
 	msg := post(t, p.http, "/douyin/user/login/", url.Values{"username": {"limited0"}, "password": {"secret-1"}})["status_msg"].(string)
 	if !strings.Contains(msg, "too many") {
 		t.Fatalf("limited answer says %q", msg)
+	}
+	// Publishing comments is limited per account (comment=1/h:2): the third
+	// try is refused before it reaches the comment role, whatever it says.
+	token := post(t, p.http, "/douyin/user/login/", url.Values{"username": {"limited2"}, "password": {"secret-1"}})["token"].(string)
+	comment := codes("/douyin/comment/action/", func(i int) url.Values {
+		return url.Values{"token": {token}, "video_id": {"123456789"}, "action_type": {"1"}, "comment_text": {"hi " + strconv.Itoa(i)}}
+	}, 3)
+	want = []float64{float64(base.ErrCode_CommentVideoNotFound), float64(base.ErrCode_CommentVideoNotFound), float64(base.ErrCode_RateLimited)}
+	if fmt.Sprint(comment) != fmt.Sprint(want) {
+		t.Fatalf("comment codes %v, want %v", comment, want)
 	}
 }
 
