@@ -232,7 +232,7 @@ func (s *Service) sharedPage(ctx context.Context, sub Subject, rootID int64, ord
 	if after == nil && rootID == 0 && !s.o.NoHotPages {
 		s.detector.Touch(tag)
 		if s.detector.IsHot(tag) {
-			hotKey = fmt.Sprintf("%d:%d:%d", sub.VideoID, order, n)
+			hotKey = hotPageKey(sub.VideoID, order, n)
 			if p, ok := s.hotPages.Get(hotKey); ok {
 				return p, nil
 			}
@@ -257,6 +257,11 @@ func (s *Service) sharedPage(ctx context.Context, sub Subject, rootID int64, ord
 		s.hotPages.SetIfGen(tag, hotKey, gen, p)
 	}
 	return p, nil
+}
+
+// hotPageKey names a first page in the local hot-page cache.
+func hotPageKey(videoID int64, o Order, n int) string {
+	return fmt.Sprintf("%d:%d:%d", videoID, o, n)
 }
 
 // loadPage assembles a shared page: the pinned comment on a first top-level page,

@@ -70,6 +70,9 @@ type internalFixture struct {
 	videos *svctest.Videos
 	ids    *idgen.Generator
 	run    func() // starts the writers
+	// peer builds another process's service over the same store, stream and
+	// shared caches, with hot pages of its own.
+	peer func(t *testing.T, o Options) *Service
 }
 
 // newInternal builds a service on SQLite and an embedded JetStream; the writers
@@ -101,9 +104,18 @@ func newInternal(t *testing.T, o Options, gate chan struct{}) *internalFixture {
 		t.Fatal(err)
 	}
 	videos := svctest.NewVideos()
-	svc, err := New(store, videos, ids, bus, cache.NewLocal(10_000), cache.NewLocalSortedSets(100), log, o)
+	kv, sets := cache.NewLocal(10_000), cache.NewLocalSortedSets(100)
+	svc, err := New(store, videos, ids, bus, kv, sets, log, o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	peer := func(t *testing.T, o Options) *Service {
+		p, err := New(store, videos, ids, bus, kv, sets, log, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		return p
 	}
 	var wg sync.WaitGroup
 	var once sync.Once
@@ -112,7 +124,7 @@ func newInternal(t *testing.T, o Options, gate chan struct{}) *internalFixture {
 		wg.Wait()
 		svc.Close()
 	})
-	return &internalFixture{svc: svc, store: store, db: d, bus: bus, videos: videos, ids: ids, run: func() {
+	return &internalFixture{svc: svc, store: store, db: d, bus: bus, videos: videos, ids: ids, peer: peer, run: func() {
 		once.Do(func() {
 			wg.Go(func() { _ = ob.Run(ctx) })
 			wg.Go(func() { _ = svc.RunWriters(ctx) })
@@ -125,6 +137,12 @@ func (f *internalFixture) id(t *testing.T) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return id
+}
+
+func (f *internalFixture) newVideoOf(t *testing.T, author int64) int64 {
+	id := f.id(t)
+	f.videos.Add(id, author)
 	return id
 }
 
