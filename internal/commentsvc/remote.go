@@ -2,6 +2,9 @@ package commentsvc
 
 import (
 	"context"
+	"time"
+
+	"github.com/cloudwego/kitex/client/callopt"
 
 	"github.com/mdouyin/mdouyin/kitex_gen/comment"
 	"github.com/mdouyin/mdouyin/kitex_gen/comment/commentservice"
@@ -18,8 +21,20 @@ var _ comment.CommentService = (*Remote)(nil)
 // NewRemote wraps a Kitex client of the comment role.
 func NewRemote(c commentservice.Client) *Remote { return &Remote{c: c} }
 
+// publishTimeout bounds a Publish call whose context has no deadline. The comment
+// role answers within comment.publish_wait (at most a minute) plus its own checks,
+// which may exceed the client's ordinary RPC timeout; cutting the call short would
+// report a failure for a comment that is applied anyway.
+const publishTimeout = time.Minute + 15*time.Second
+
+// Publish calls the comment role with the time its context allows (or
+// publishTimeout) instead of the client's ordinary RPC timeout.
 func (r *Remote) Publish(ctx context.Context, req *comment.PublishRequest) (*comment.PublishResponse, error) {
-	return r.c.Publish(ctx, req)
+	d := publishTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		d = time.Until(dl)
+	}
+	return r.c.Publish(ctx, req, callopt.WithRPCTimeout(d))
 }
 
 func (r *Remote) Delete(ctx context.Context, req *comment.DeleteRequest) (*comment.DeleteResponse, error) {
