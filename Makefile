@@ -25,8 +25,15 @@ vet: ## go vet and gofmt.
 	$(GO) vet ./...
 	@out=$$(gofmt -l cmd internal test); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-unit: ## Run the tests (the MDOUYIN_TEST_* variables add MariaDB, Redis and NATS).
+# With MDOUYIN_TEST_MYSQL_DSN set (CI sets it), test/e2e runs a second time with its
+# server on MariaDB, Redis and NATS. Alone, after the rest: that server shares NATS
+# streams and durable consumers with any other server on the same NATS.
+unit: ## Run the tests (the MDOUYIN_TEST_* variables add MariaDB, Redis and NATS, and a second e2e run on them).
 	$(GO) test -race -count=1 -timeout 20m ./...
+	@if [ -n "$$MDOUYIN_TEST_MYSQL_DSN" ]; then \
+	  echo "MDOUYIN_E2E_STORES=external $(GO) test -race -count=1 -timeout 20m ./test/e2e/"; \
+	  MDOUYIN_E2E_STORES=external $(GO) test -race -count=1 -timeout 20m ./test/e2e/; \
+	fi
 
 gen: ## Regenerate kitex_gen/ from idl/ with the pinned Kitex.
 	rm -rf kitex_gen

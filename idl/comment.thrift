@@ -27,6 +27,8 @@ struct Comment {
     12: list<Comment> replies,
     13: bool is_pinned,
     14: CommentState state,
+    15: string user_name,        // filled by comment-admin search only
+    16: i64 version,             // grows with every change of the comment (moderation reads)
 }
 
 struct PublishRequest {
@@ -86,6 +88,43 @@ struct VideoCountsResponse {
     1: map<i64, i64> counts,
 }
 
+// ModerateRequest moves a comment to state `to` if it is in one of `from`; a
+// comment already in `to` is left as it is. The comment-admin role's review
+// actions come here, so that every count, cache and event follows as for a
+// user's delete.
+struct ModerateRequest {
+    1: i64 comment_id,
+    2: CommentState to,
+    3: list<CommentState> from,
+}
+
+struct ModerateResponse {
+    1: CommentState from_state,
+    2: CommentState to_state,
+    3: Comment comment,        // after the change
+}
+
+// GetRequest reads comments in any state, for moderators; unknown ids are left out.
+struct GetRequest {
+    1: list<i64> comment_ids,
+}
+
+struct GetResponse {
+    1: map<i64, Comment> comments,
+}
+
+// ScanRequest pages through every comment in id order, for rebuilding the search
+// index.
+struct ScanRequest {
+    1: i64 after_id,
+    2: i32 limit,
+}
+
+struct ScanResponse {
+    1: list<Comment> comments,
+    2: i64 total,              // with after_id 0: how many comments there are
+}
+
 service CommentService {
     PublishResponse Publish(1: PublishRequest req),
     DeleteResponse Delete(1: DeleteRequest req),
@@ -93,6 +132,9 @@ service CommentService {
     LikeResponse Like(1: LikeRequest req),
     PinResponse Pin(1: PinRequest req),
     VideoCountsResponse VideoCounts(1: VideoCountsRequest req),
+    ModerateResponse Moderate(1: ModerateRequest req),
+    GetResponse Get(1: GetRequest req),
+    ScanResponse Scan(1: ScanRequest req),
 }
 
 // SearchRequest filters comments for moderators; zero values leave a filter out.
@@ -105,6 +147,7 @@ struct SearchRequest {
     6: i64 to_time,            // epoch ms, exclusive
     7: i32 offset,
     8: i32 limit,
+    9: i64 root_id,            // 0: any thread
 }
 
 struct SearchResponse {
@@ -127,11 +170,40 @@ struct ReviewRequest {
 }
 
 struct ReviewResponse {
-    1: CommentState old_state,
-    2: CommentState new_state,
+    1: CommentState from_state,
+    2: CommentState to_state,
+}
+
+// DetailRequest asks for a comment with its whole thread, every state included.
+struct DetailRequest {
+    1: i64 comment_id,
+}
+
+struct DetailResponse {
+    1: Comment comment,
+    2: list<Comment> thread,   // the top-level comment and its replies, floor order
+}
+
+struct AuditEntry {
+    1: i64 at,                 // epoch ms
+    2: string admin,
+    3: ReviewAction action,
+    4: i64 comment_id,
+    5: CommentState from_state,
+    6: CommentState to_state,
+}
+
+struct AuditRequest {
+    1: i32 limit,
+}
+
+struct AuditResponse {
+    1: list<AuditEntry> items,  // newest first
 }
 
 service CommentAdminService {
     SearchResponse Search(1: SearchRequest req),
     ReviewResponse Review(1: ReviewRequest req),
+    DetailResponse Detail(1: DetailRequest req),
+    AuditResponse Audit(1: AuditRequest req),
 }

@@ -9,7 +9,8 @@ VIDEOS=${BENCH_VIDEOS:-210}
 DURATION=${BENCH_DURATION:-15s}
 work=$(mktemp -d)
 pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+# set +e: a server that already exited must not stop the clean-up before rm.
+cleanup() { set +e; [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 go build -o bin/mdouyin ./cmd/mdouyin
@@ -29,12 +30,18 @@ echo "publish list page shows $count ids (videos and authors)"
 
 cat >"$work/check.lua" <<'LUA'
 -- Counts answers whose body is not a success, so throughput only counts real feeds.
+-- response() runs in each thread's own Lua state, so done() adds up the threads'
+-- counters (the main state's own counter never moves).
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
 bad = 0
 response = function(status, headers, body)
   if status ~= 200 or not string.find(body, '"status_code":0', 1, true) then bad = bad + 1 end
 end
 done = function(summary, latency, requests)
-  io.write(string.format("non-success answers: %d\n", bad))
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("bad") end
+  io.write(string.format("non-success answers: %d\n", total))
 end
 LUA
 echo "== guest feed, 64 connections"

@@ -8,7 +8,8 @@ PORT=${BENCH_PORT:-18090}
 SIZE_SECONDS=${BENCH_CLIP_SECONDS:-20} # a 20 s 1080p clip at 40 Mbit/s is about 95 MB
 work=$(mktemp -d)
 pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+# set +e: a server that already exited must not stop the clean-up before rm.
+cleanup() { set +e; [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 go build -o bin/mdouyin ./cmd/mdouyin

@@ -37,6 +37,7 @@ Usage:
   mdouyin                       run every role in one process (same as: mdouyin serve)
   mdouyin serve [flags]         run every role, or one with --role
   mdouyin seed [flags]          write a dataset for measuring (mdouyin seed --help)
+  mdouyin reindex [flags]       rebuild the comment search index (mdouyin reindex --help)
   mdouyin help                  show this text
 
 One process (the default) keeps everything under the data directory: SQLite
@@ -58,8 +59,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
-	if cmd == "seed" {
+	switch cmd {
+	case "seed":
 		return runSeed(ctx, args, getenv, stdout, stderr)
+	case "reindex":
+		return runReindex(ctx, args, getenv, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("mdouyin", flag.ContinueOnError)
 	fs.SetOutput(stdout)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,8 +35,10 @@ data: seed a new data directory or database, before starting serve.
 
 Every seeded user (seed_000001, seed_000002, ...) has the same password. Ids and
 times are historical (the last --months months); the same flags give the same
-dataset. Feed inboxes are not filled: seeded videos appear in the global feed and
-through pull for big authors.
+dataset. Feed inboxes are filled as the live fan-out keeps them: each user's
+holds the newest videos of the push-mode authors they follow. They follow the
+configuration's feed.pull_threshold and feed.inbox_size (MDOUYIN_FEED_*), so
+seed with the settings the server will run with.
 
 The reference size:
   mdouyin seed --users 1000000 --follows 10000000 --videos 1000000 --likes 10000000 \
@@ -59,6 +62,17 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	fs.IntVar(&o.Messages, "messages", def.Messages, "chat messages between friends")
 	fs.IntVar(&o.BigAuthors, "big-authors", def.BigAuthors, "authors followed by --big-followers users each")
 	fs.IntVar(&o.BigFollowers, "big-followers", def.BigFollowers, "followers of each big author (at most every other user)")
+	fs.Func("author-followers", "comma-separated follower counts: one more author with exactly each, e.g. 1000000,10000,10 (printed with their names)", func(v string) error {
+		o.AuthorFollowers = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return err
+			}
+			o.AuthorFollowers = append(o.AuthorFollowers, n)
+		}
+		return nil
+	})
 	fs.IntVar(&o.Months, "months", def.Months, "how many 30-day months of history")
 	fs.Uint64Var(&o.Seed, "seed", def.Seed, "random seed: the same seed and sizes give the same dataset")
 	fs.IntVar(&o.Batch, "batch", def.Batch, "rows per transaction")
@@ -88,6 +102,10 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 
 	cfg, err := config.Load(*cfgPath, getenv)
 	if err != nil {
+		return err
+	}
+	o.PullThreshold, o.InboxSize = cfg.Feed.PullThreshold, cfg.Feed.InboxSize
+	if err := o.Validate(); err != nil {
 		return err
 	}
 	// The generator must exist before End: NextAt issues only seconds before it.
@@ -121,8 +139,14 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stdout, "seeded %d users, %d follows (%d friend pairs), %d videos, %d likes, %d messages in %s (%.0f rows/s)\n",
 		res.Users, res.Follows, res.Friendships, res.Videos, res.Likes, res.Messages,
 		res.Elapsed.Round(time.Millisecond), float64(res.Rows())/res.Elapsed.Seconds())
+	fmt.Fprintf(stdout, "filled %d inbox entries of %d users in %s (%.0f entries/s; pull threshold %d, inbox size %d)\n",
+		res.InboxEntries, res.InboxUsers, res.InboxElapsed.Round(time.Millisecond),
+		float64(res.InboxEntries)/max(res.InboxElapsed.Seconds(), 1e-9), o.PullThreshold, o.InboxSize)
 	fmt.Fprintf(stdout, "activity from %s to %s; big authors: %v\n",
 		res.Start.UTC().Format(time.RFC3339), res.End.UTC().Format(time.RFC3339), res.BigAuthors)
+	for _, a := range res.Authors {
+		fmt.Fprintf(stdout, "author %s (id %d) has %d followers\n", a.Name, a.ID, a.Followers)
+	}
 	fmt.Fprintf(stdout, "every user (seed_000001 ... seed_%06d) logs in with the password %q\n", res.Users, res.Password)
 	return nil
 }

@@ -21,12 +21,13 @@ func TestSeedCommand(t *testing.T) {
 	env := map[string]string{"MDOUYIN_DATA_DIR": t.TempDir(), "MDOUYIN_PASSWORD_MEMORY_KIB": "1024"}
 	getenv := func(k string) string { return env[k] }
 	args := []string{"seed", "--users", "40", "--follows", "300", "--videos", "20", "--likes", "100",
-		"--messages", "30", "--big-authors", "1", "--big-followers", "30", "--months", "1", "--seed", "7"}
+		"--messages", "30", "--big-authors", "1", "--big-followers", "30", "--author-followers", "12,5", "--months", "1", "--seed", "7"}
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), args, getenv, &out, &errOut); err != nil {
 		t.Fatalf("seed: %v\n%s", err, errOut.String())
 	}
-	for _, want := range []string{"seeded 40 users, 300 follows", "20 videos, 100 likes, 30 messages", `"seed-password"`} {
+	for _, want := range []string{"seeded 40 users, 300 follows", "20 videos, 100 likes, 30 messages", `"seed-password"`,
+		"inbox entries of", "pull threshold 10000, inbox size 1000", ") has 12 followers\n", ") has 5 followers\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -51,6 +52,7 @@ func TestSeedCommandRefusesBadFlags(t *testing.T) {
 		{[]string{"seed", "extra"}, "unexpected arguments"},
 		{[]string{"seed", "--end", "yesterday"}, "--end"},
 		{[]string{"seed", "--users", "10", "--follows", "5"}, "--big-followers"},
+		{[]string{"seed", "--author-followers", "10,x"}, "author-followers"},
 	} {
 		var out bytes.Buffer
 		err := run(context.Background(), c.args, getenv, &out, &out)

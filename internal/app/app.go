@@ -79,6 +79,14 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	var adminTokens *token.Manager
+	if cfg.Admin.Password != "" {
+		if adminTokens, err = token.NewManager(token.AudienceAdmin, token.KeyFromSecret([]byte(secret)), nil, cfg.Admin.TokenTTL); err != nil {
+			return err
+		}
+	} else if o.Role == "" || o.Role == "gateway" {
+		log.Warn("the admin console is closed: set admin.password (MDOUYIN_ADMIN_PASSWORD) to open it")
+	}
 
 	svcs, _, err := services(ctx, p, tokens, o.Role)
 	if err != nil {
@@ -92,16 +100,18 @@ func Run(ctx context.Context, o Options) error {
 	// Every process serves HTTP: the whole API in the gateway, and the operator
 	// endpoints (health, readiness, metrics) everywhere.
 	gw, err := gateway.New(gateway.Deps{
-		Config:   cfg,
-		Services: svcs,
-		Tokens:   tokens,
-		Limits:   limits,
-		Log:      log,
-		Metrics:  p.metrics,
-		Media:    p.blobs,
-		Ready:    p.Ready,
-		Listener: o.HTTPListener,
-		OpsOnly:  o.Role != "" && o.Role != "gateway",
+		Config:      cfg,
+		Services:    svcs,
+		Tokens:      tokens,
+		AdminTokens: adminTokens,
+		Console:     console(),
+		Limits:      limits,
+		Log:         log,
+		Metrics:     p.metrics,
+		Media:       p.blobs,
+		Ready:       p.Ready,
+		Listener:    o.HTTPListener,
+		OpsOnly:     o.Role != "" && o.Role != "gateway",
 	})
 	if err != nil {
 		return err
@@ -189,7 +199,7 @@ var dependencies = []struct {
 	{"favorite", []string{"video"}},
 	{"message", []string{"user", "relation"}},
 	{"comment", []string{"user", "video"}},
-	{"comment-admin", []string{"comment"}},
+	{"comment-admin", []string{"user", "comment"}},
 }
 
 // services builds what this process needs: the roles it runs, as Go

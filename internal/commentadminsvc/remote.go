@@ -24,3 +24,11 @@ func (r *Remote) Search(ctx context.Context, req *comment.SearchRequest) (*comme
 func (r *Remote) Review(ctx context.Context, req *comment.ReviewRequest) (*comment.ReviewResponse, error) {
 	return r.c.Review(ctx, req)
 }
+
+func (r *Remote) Detail(ctx context.Context, req *comment.DetailRequest) (*comment.DetailResponse, error) {
+	return r.c.Detail(ctx, req)
+}
+
+func (r *Remote) Audit(ctx context.Context, req *comment.AuditRequest) (*comment.AuditResponse, error) {
+	return r.c.Audit(ctx, req)
+}

@@ -113,6 +113,9 @@ const (
 	EventState   = "state"
 	EventLike    = "like"
 	EventPin     = "pin"
+	// EventCounts announces a thread's new reply count (a reply was added or
+	// changed state); like EventLike it carries no text.
+	EventCounts = "counts"
 )
 
 // Event is the payload of comment.event.<video>: the comment's state after the

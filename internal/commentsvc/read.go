@@ -295,9 +295,14 @@ func (s *Service) loadPage(ctx context.Context, sub Subject, rootID int64, order
 		p.More = true
 		ids = ids[:want]
 	}
-	if len(ids) > 0 {
+	switch {
+	case len(ids) > 0:
 		last := ids[len(ids)-1]
 		p.Next = &last
+	case p.More:
+		// The pinned comment filled the first page by itself: the next page
+		// starts before every other comment.
+		p.Next = &cache.Member{Score: math.MaxFloat64, ID: 1<<53 - 1}
 	}
 	want64 := make([]int64, len(ids))
 	for i, m := range ids {
@@ -520,7 +525,7 @@ func toComment(r Row, liked map[int64]bool) *comment.Comment {
 	return &comment.Comment{
 		Id: r.ID, VideoId: r.VideoID, UserId: r.UserID, Content: r.Content, CreateTime: r.CreatedAt,
 		RootId: r.RootID, ParentId: r.ParentID, Floor: r.Floor, LikeCount: r.LikeCount, IsLiked: liked[r.ID],
-		ReplyCount: r.ReplyCount, Replies: []*comment.Comment{}, State: r.State,
+		ReplyCount: r.ReplyCount, Replies: []*comment.Comment{}, State: r.State, Version: r.Version,
 	}
 }
 

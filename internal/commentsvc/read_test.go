@@ -196,3 +196,23 @@ func TestChangeEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestPageBeforeEverything reads the store from the position a pinned-only first
+// page hands on: before every comment, in every order.
+func TestPageBeforeEverything(t *testing.T) {
+	f := newInternal(t, Options{}, nil)
+	f.run()
+	vid := f.newVideoOf(t, f.id(t))
+	ctx := context.Background()
+	for i := range 3 {
+		if _, err := f.svc.Publish(ctx, &comment.PublishRequest{UserId: f.id(t), VideoId: vid, Content: "c" + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, o := range []Order{ByTime, ByHot} {
+		ms, err := f.store.Page(ctx, PageQuery{VideoID: vid, Order: o, After: &cache.Member{Score: math.MaxFloat64, ID: 1<<53 - 1}, N: 10})
+		if err != nil || len(ms) != 3 {
+			t.Fatalf("order %d: %d comments after the start position, %v; want 3", o, len(ms), err)
+		}
+	}
+}

@@ -56,3 +56,15 @@ func (r *Remote) Pin(ctx context.Context, req *comment.PinRequest) (*comment.Pin
 func (r *Remote) VideoCounts(ctx context.Context, req *comment.VideoCountsRequest) (*comment.VideoCountsResponse, error) {
 	return r.c.VideoCounts(ctx, req)
 }
+
+func (r *Remote) Moderate(ctx context.Context, req *comment.ModerateRequest) (*comment.ModerateResponse, error) {
+	return r.c.Moderate(ctx, req)
+}
+
+func (r *Remote) Get(ctx context.Context, req *comment.GetRequest) (*comment.GetResponse, error) {
+	return r.c.Get(ctx, req)
+}
+
+func (r *Remote) Scan(ctx context.Context, req *comment.ScanRequest) (*comment.ScanResponse, error) {
+	return r.c.Scan(ctx, req)
+}

@@ -145,6 +145,7 @@ func TestCommentService(t *testing.T) {
 				t.Run("paging never repeats or skips", f.testPaging)
 				t.Run("hot order", f.testHotOrder)
 				t.Run("concurrent writers on one video", f.testConcurrent)
+				t.Run("moderation", f.testModeration)
 			})
 		}
 	}
@@ -469,6 +470,14 @@ func (f *fixture) testPins(t *testing.T) {
 			t.Fatalf("%s: pages held %v, want each of %v once", sort, seen, want)
 		}
 	}
+	// A page of one holds only the pinned comment, and still leads on.
+	first := f.list(t, 0, vid, 0, "", 1, "")
+	if ids(first.GetComments())[0] != cs[1].GetId() || !first.GetPage().GetHasMore() || first.GetPage().GetNextCursor() == "" {
+		t.Fatalf("a first page of one: %v, has_more %v, cursor %q", ids(first.GetComments()), first.GetPage().GetHasMore(), first.GetPage().GetNextCursor())
+	}
+	if second := f.list(t, 0, vid, 0, "", 1, first.GetPage().GetNextCursor()); ids(second.GetComments())[0] != cs[5].GetId() {
+		t.Fatalf("the page after a pinned-only first page = %v, want the newest comment %d", ids(second.GetComments()), cs[5].GetId())
+	}
 	// A new pin replaces the old one; unpinning another comment changes nothing.
 	if err := pin(author, cs[4].GetId(), true); err != nil {
 		t.Fatal(err)
@@ -733,5 +742,98 @@ func (f *fixture) testConcurrent(t *testing.T) {
 	th := f.list(t, 0, vid, 0, "", 100, "").GetComments()
 	if last := th[len(th)-1]; last.GetId() != root.GetId() || last.GetReplyCount() != writers*each/2 {
 		t.Fatalf("thread root reply_count = %d, want %d", last.GetReplyCount(), writers*each/2)
+	}
+}
+
+// testModeration drives the review transitions of api.md C through Moderate, and
+// reads comments in every state through Get and Scan.
+func (f *fixture) testModeration(t *testing.T) {
+	ctx := context.Background()
+	author, a := f.id(t), f.id(t)
+	vid := f.newVideo(t, author)
+	r, err := f.api.Publish(ctx, &comment.PublishRequest{UserId: a, VideoId: vid, Content: "held: spam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := r.GetComment().GetId()
+	root := f.publish(t, a, vid, 0, "root")
+	f.publish(t, a, vid, root.GetId(), "reply")
+	const (
+		visible  = comment.CommentState_Visible
+		pending  = comment.CommentState_Pending
+		rejected = comment.CommentState_Rejected
+		deleted  = comment.CommentState_Deleted
+	)
+	moderate := func(id int64, to comment.CommentState, from ...comment.CommentState) (*comment.ModerateResponse, error) {
+		return f.api.Moderate(ctx, &comment.ModerateRequest{CommentId: id, To: to, From: from})
+	}
+	steps := []struct {
+		id       int64
+		to       comment.CommentState
+		from     []comment.CommentState
+		code     base.ErrCode
+		was, now comment.CommentState
+		count    int64
+	}{
+		{held, visible, []comment.CommentState{pending, rejected}, 0, pending, visible, 3},          // approve
+		{held, visible, []comment.CommentState{deleted}, 0, visible, visible, 3},                    // already there
+		{root.GetId(), rejected, []comment.CommentState{visible, pending}, 0, visible, rejected, 1}, // reject a thread
+		{root.GetId(), visible, []comment.CommentState{deleted}, base.ErrCode_Conflict, 0, 0, 1},    // restore needs deleted
+		{root.GetId(), deleted, []comment.CommentState{visible, pending, rejected}, 0, rejected, deleted, 1},
+		{root.GetId(), visible, []comment.CommentState{deleted}, 0, deleted, visible, 3}, // restore brings the thread back
+		{f.id(t), deleted, []comment.CommentState{visible}, base.ErrCode_CommentNotFound, 0, 0, 3},
+	}
+	for i, st := range steps {
+		resp, err := moderate(st.id, st.to, st.from...)
+		if st.code != 0 {
+			svctest.WantCode(t, err, st.code)
+		} else if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		} else if resp.GetFromState() != st.was || resp.GetToState() != st.now || resp.GetComment().GetState() != st.now {
+			t.Fatalf("step %d: %v -> %v (comment %v); want %v -> %v", i, resp.GetFromState(), resp.GetToState(), resp.GetComment().GetState(), st.was, st.now)
+		}
+		if n := f.count(t, vid); n != st.count || f.factsCount(t, vid) != st.count {
+			t.Fatalf("step %d: count %d (facts %d), want %d", i, n, f.factsCount(t, vid), st.count)
+		}
+	}
+	_, err = moderate(held, 9, visible)
+	svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
+
+	// Get reads every state; Scan pages through everything in id order.
+	if _, err := moderate(held, rejected, visible); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.api.Get(ctx, &comment.GetRequest{CommentIds: []int64{held, f.id(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := got.GetComments()[held]; len(got.GetComments()) != 1 || c.GetState() != rejected || c.GetContent() != "held: spam" {
+		t.Fatalf("Get = %v", got.GetComments())
+	}
+	var scanned []int64
+	after := int64(0)
+	for {
+		page, err := f.api.Scan(ctx, &comment.ScanRequest{AfterId: after, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after == 0 && page.GetTotal() < 3 {
+			t.Fatalf("Scan from the start says there are %d comments", page.GetTotal())
+		}
+		if len(page.GetComments()) == 0 {
+			break
+		}
+		for _, c := range page.GetComments() {
+			if c.GetId() <= after {
+				t.Fatalf("Scan went back from %d to %d", after, c.GetId())
+			}
+			after = c.GetId()
+			if c.GetVideoId() == vid {
+				scanned = append(scanned, c.GetId())
+			}
+		}
+	}
+	if len(scanned) != 3 || !slices.Contains(scanned, held) {
+		t.Fatalf("Scan found %v of this video, want its 3 comments", scanned)
 	}
 }

@@ -125,4 +125,9 @@ type Store interface {
 	Own(ctx context.Context, videoID, userID, rootID, since int64) ([]int64, error)
 	// Liked returns which of the comments the user likes.
 	Liked(ctx context.Context, userID int64, ids []int64) (map[int64]bool, error)
+	// Scan returns up to limit comments with ids above afterID, in id order,
+	// without previews.
+	Scan(ctx context.Context, afterID int64, limit int) ([]Row, error)
+	// Total counts every comment, in any state.
+	Total(ctx context.Context) (int64, error)
 }

@@ -225,8 +225,17 @@ func (s *SQLStore) nextReplyFloor(ctx context.Context, tx *sql.Tx, c NewComment,
 	if _, err := tx.ExecContext(ctx, `UPDATE comment_index SET `+set+`, updated_at = ? WHERE id = ?`, args...); err != nil {
 		return 0, 0, err
 	}
-	err = tx.QueryRowContext(ctx, `SELECT reply_floor FROM comment_index WHERE id = ?`, rootID).Scan(&floor)
-	return rootID, floor, err
+	if err = tx.QueryRowContext(ctx, `SELECT reply_floor FROM comment_index WHERE id = ?`, rootID).Scan(&floor); err != nil {
+		return 0, 0, err
+	}
+	if visible {
+		root.ReplyCount++
+		root.Version++
+		if err := s.emit(ctx, tx, eventFor(EventCounts, root, 0, c.CreatedAt)); err != nil {
+			return 0, 0, err
+		}
+	}
+	return rootID, floor, nil
 }
 
 // ignoreGone drops errGone, which the caller reports as errParentGone.
@@ -281,6 +290,11 @@ func (s *SQLStore) SetState(ctx context.Context, id int64, to comment.CommentSta
 				if _, err := tx.ExecContext(ctx, `UPDATE comment_index SET reply_count = reply_count + ?, hot = ?,
 					version = version + 1, updated_at = ? WHERE id = ?`,
 					d, HotScore(root.LikeCount, root.ReplyCount+d, root.CreatedAt), at, rootID); err != nil {
+					return err
+				}
+				root.ReplyCount += d
+				root.Version++
+				if err := s.emit(ctx, tx, eventFor(EventCounts, root, 0, at)); err != nil {
 					return err
 				}
 				if root.State == comment.CommentState_Visible {
@@ -472,10 +486,10 @@ func (s *SQLStore) Page(ctx context.Context, q PageQuery) ([]cache.Member, error
 	case q.After == nil:
 	case q.Order == ByTime:
 		query.WriteString(` AND floor < ?`)
-		args = append(args, int64(q.After.Score))
+		args = append(args, floorBound(q.After.Score))
 	case q.Order == ByThread:
 		query.WriteString(` AND floor > ?`)
-		args = append(args, int64(q.After.Score))
+		args = append(args, floorBound(q.After.Score))
 	default:
 		query.WriteString(` AND (hot < ? OR (hot = ? AND id < ?))`)
 		args = append(args, q.After.Score, q.After.Score, q.After.ID)
@@ -506,6 +520,19 @@ func (s *SQLStore) Page(ctx context.Context, q PageQuery) ([]cache.Member, error
 	return out, rows.Err()
 }
 
+// floorBound turns a position's score into a floor to compare with: the
+// integer part, with scores beyond any floor (a position before the first
+// comment) clamped instead of overflowing.
+func floorBound(score float64) int64 {
+	switch {
+	case score >= 1<<62:
+		return 1 << 62
+	case score <= -(1 << 62):
+		return -(1 << 62)
+	}
+	return int64(score)
+}
+
 func (s *SQLStore) Own(ctx context.Context, videoID, userID, rootID, since int64) ([]int64, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id FROM comment_index WHERE video_id = ? AND user_id = ? AND root_id = ?
 		AND (state = ? OR (created_at > ? AND state = ?)) ORDER BY created_at LIMIT 200`,
@@ -531,6 +558,30 @@ func (s *SQLStore) Liked(ctx context.Context, userID int64, ids []int64) (map[in
 		out[id] = true
 	}
 	return out, err
+}
+
+func (s *SQLStore) Scan(ctx context.Context, afterID int64, limit int) ([]Row, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+indexColumns+`, c.content FROM comment_index i
+		JOIN comment_content c ON c.comment_id = i.id WHERE i.id > ? ORDER BY i.id LIMIT ?`, afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]Row, 0, limit)
+	for rows.Next() {
+		var r Row
+		if err := scanIndex(rows, &r, &r.Content); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (s *SQLStore) Total(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM comment_index`).Scan(&n)
+	return n, err
 }
 
 func scanIDs(rows *sql.Rows) ([]int64, error) {

@@ -196,10 +196,10 @@ func TestRedeliveryIsIdempotent(t *testing.T) {
 	if r := rows[rootID]; r.ReplyCount != 1 {
 		t.Fatalf("root reply_count = %d, want 1", r.ReplyCount)
 	}
-	// Every change announced once per version: the outbox holds one event per
-	// comment (the relay is not running here).
-	if n := f.rowCount(t, "outbox_comment"); n != 2 {
-		t.Fatalf("outbox has %d events, want 2", n)
+	// Every change announced once: the root's creation, the reply's, and the
+	// root's new reply count (the relay is not running here).
+	if n := f.rowCount(t, "outbox_comment"); n != 3 {
+		t.Fatalf("outbox has %d events, want 3", n)
 	}
 }
 

@@ -88,6 +88,8 @@ type JWT struct {
 // Admin configures the operations console's one account.
 type Admin struct {
 	Password string `yaml:"password" env:"ADMIN_PASSWORD"`
+	// TokenTTL is how long an admin token lasts.
+	TokenTTL time.Duration `yaml:"token_ttl" env:"ADMIN_TOKEN_TTL"`
 }
 
 // Password bounds Argon2id work: each hash in flight holds Memory KiB.
@@ -187,6 +189,7 @@ func Default() Config {
 		Video:     Video{FFmpegWorkers: 2, FFmpegTimeout: 5 * time.Minute, FFmpegPath: "ffmpeg", FFprobePath: "ffprobe"},
 		Feed:      Feed{PullThreshold: 10_000, InboxSize: 1000, BackfillCount: 30},
 		Comment:   Comment{Partitions: 8, PublishWait: 3 * time.Second, HotPages: true},
+		Admin:     Admin{TokenTTL: 12 * time.Hour},
 		Database:  Database{Driver: "sqlite"},
 		Cache:     Cache{Driver: "local", LocalEntries: 100_000},
 		Events:    Events{Driver: "embedded"},
@@ -196,7 +199,7 @@ func Default() Config {
 
 // DefaultRateLimits are the per route class rules used when none are configured:
 // generous for people, tight where a request costs an Argon2 hash.
-const DefaultRateLimits = "login=5/s:20,register=2/s:10,account=1/s:5,write=50/s:100,read=200/s:400,comment=1/s:20"
+const DefaultRateLimits = "login=5/s:20,register=2/s:10,account=1/s:5,write=50/s:100,read=200/s:400,comment=1/s:20,admin=1/s:10"
 
 // Load builds the configuration from defaults, the YAML file at path (if path is
 // not empty) and the environment read through getenv.
@@ -387,6 +390,9 @@ func (c *Config) Validate(role string) error {
 	}
 	if c.Video.FFmpegTimeout < time.Second {
 		bad("video.ffmpeg_timeout (MDOUYIN_FFMPEG_TIMEOUT) must be at least 1s")
+	}
+	if c.Admin.TokenTTL < time.Minute || c.Admin.TokenTTL > 30*24*time.Hour {
+		bad("admin.token_ttl (MDOUYIN_ADMIN_TOKEN_TTL) must be 1m to 720h")
 	}
 	if c.Comment.Partitions < 1 || c.Comment.Partitions > 256 {
 		bad("comment.partitions (MDOUYIN_COMMENT_PARTITIONS) must be 1-256")

@@ -5,6 +5,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -49,7 +50,12 @@ type Services struct {
 type Deps struct {
 	Config   config.Config
 	Services Services
-	Tokens   *token.Manager      // verifies app tokens locally, without a call to the user role
+	Tokens   *token.Manager // verifies app tokens locally, without a call to the user role
+	// AdminTokens issues and verifies the operations console's tokens (audience
+	// admin); nil keeps the admin API closed.
+	AdminTokens *token.Manager
+	// Console holds the admin console's files (web/admin), served under /admin/.
+	Console  fs.FS
 	Limits   *ratelimit.Registry // per route class rate limits
 	Log      *slog.Logger
 	Metrics  *prometheus.Registry
@@ -75,6 +81,9 @@ type Gateway struct {
 	media   blob.Store
 	ln      *drainListener
 	loc     *time.Location // the time zone of create_date
+
+	adminTokens *token.Manager
+	console     fs.FS
 }
 
 var errRateLimited = errs.New(base.ErrCode_RateLimited, "too many requests; please slow down and try again shortly")
@@ -91,6 +100,9 @@ func New(d Deps) (*Gateway, error) {
 		static: newStaticImages(),
 		media:  d.Media,
 		loc:    time.UTC,
+
+		adminTokens: d.AdminTokens,
+		console:     d.Console,
 	}
 	if loc, err := time.LoadLocation(d.Config.TimeZone); err == nil {
 		g.loc = loc
@@ -228,8 +240,9 @@ func (g *Gateway) clientIP(c *app.RequestContext) string {
 
 // RateClasses are the route classes rate_limit.rules may name: login and register
 // per client address, account per username on login, write and read per client
-// address on the other routes, comment per account on publishing a comment.
-var RateClasses = []string{"login", "register", "account", "write", "read", "comment"}
+// address on the other routes, comment per account on publishing a comment, admin
+// per client address on the console's login.
+var RateClasses = []string{"login", "register", "account", "write", "read", "comment", "admin"}
 
 // limited applies a route class's limit per client address before the handler.
 func (g *Gateway) limited(class string) app.HandlerFunc {

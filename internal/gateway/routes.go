@@ -61,6 +61,9 @@ func (g *Gateway) routes(metrics *prometheus.Registry) {
 	g.h.GET("/static/background/:file", g.background)
 	g.mediaRoutes() // GET and HEAD /media/*key (media.go)
 
+	// C. The operations API and the console (admin.go).
+	g.adminRoutes()
+
 	g.opsRoutes(metrics)
 }
 

@@ -6,8 +6,10 @@
 // Every row carries a historical time, and rows with ids take them from that past
 // second (idgen.NextAt), so ids and times agree as if the data had been written
 // live. Counts are exact: each bulk write moves its count rows in the same
-// transaction. The dataset is a function of the options alone (seed, sizes and end
-// time): the same flags give the same users, graph, videos, likes and messages.
+// transaction. Feed inboxes are filled as the live fan-out keeps them (see
+// seedInboxes), so a seeded user's following timeline is complete. The dataset is
+// a function of the options alone (seed, sizes, feed settings and end time): the
+// same flags give the same users, graph, videos, likes, messages and inboxes.
 package seed
 
 import (
@@ -42,6 +44,19 @@ type Options struct {
 	// user): the authors whose feed fan-out is pulled, not pushed.
 	BigAuthors   int
 	BigFollowers int
+	// AuthorFollowers adds one author per entry followed by exactly that many
+	// users (at most every other user), for measuring an author of a known size:
+	// one far above the pull threshold, one just at it, one with a handful.
+	// Unlike the big authors they are drawn from the least popular users, so
+	// they publish few videos.
+	AuthorFollowers []int
+
+	// PullThreshold and InboxSize are the feed settings of the server that will
+	// serve the data (feed.pull_threshold and feed.inbox_size): authors with at
+	// most PullThreshold followers are in push mode, and each user's inbox
+	// holds the InboxSize newest videos of the push-mode authors they follow.
+	PullThreshold int
+	InboxSize     int
 
 	// Months is how far back follows, videos, likes and messages go (30-day
 	// months); the accounts were registered in the 30 days before that.
@@ -60,6 +75,7 @@ func DefaultOptions() Options {
 	return Options{
 		Users: 1000, Follows: 10_000, Videos: 2000, Likes: 20_000, Messages: 2000,
 		BigAuthors: 2, BigFollowers: 1_000_000, Months: 6,
+		PullThreshold: 10_000, InboxSize: 1000,
 		Seed: 1, Batch: 10_000, Password: "seed-password",
 	}
 }
@@ -105,13 +121,27 @@ type Deps struct {
 	Progress *Progress
 }
 
+// Author is a seeded user with a follower count the options fixed.
+type Author struct {
+	ID        int64
+	Name      string
+	Followers int
+}
+
 // Result says what a run wrote.
 type Result struct {
 	Users, Follows, Videos, Likes, Messages int64
 	// Friendships is the number of mutually following pairs made for chats.
 	Friendships int64
+	// InboxEntries is the number of feed inbox rows written, and InboxUsers the
+	// number of users with a non-empty inbox; InboxElapsed is how long that
+	// phase took.
+	InboxEntries, InboxUsers int64
+	InboxElapsed             time.Duration
 	// BigAuthors are the ids of the authors with BigFollowers followers.
 	BigAuthors []int64
+	// Authors are the authors of Options.AuthorFollowers, in its order.
+	Authors []Author
 	// Media is the shared video and cover (zero without videos).
 	Media    Media
 	Password string
@@ -145,11 +175,19 @@ type run struct {
 
 	users      []int64 // id of each user index, ascending
 	perm       []int32 // user indexes by popularity: big authors first
-	big        []int32 // big authors' user indexes
-	bigF       int     // followers of each big author
+	big        []int32 // user indexes of the authors with fixed follower counts: the big ones, then AuthorFollowers'
+	bigF       []int   // followers of each of big
 	videos     []int64 // id of each video index, ascending
 	videoOwner []int32 // author's user index of each video
 	videoTime  []int64 // create_time of each video, ms
+
+	// The follow graph planGraph drew: the followees of user i are
+	// followees[followStart[i]:followStart[i+1]], ascending, followed at the
+	// times at the same places of followAt; followers[u] is u's follower count.
+	followStart []int64
+	followees   []int32
+	followAt    []int64
+	followers   []int32
 
 	res Result
 }
@@ -157,14 +195,17 @@ type run struct {
 // Validate reports the first option that makes no sense.
 func (o Options) Validate() error {
 	switch {
-	case o.Users < 0 || o.Follows < 0 || o.Videos < 0 || o.Likes < 0 || o.Messages < 0 || o.BigAuthors < 0 || o.BigFollowers < 0:
+	case o.Users < 0 || o.Follows < 0 || o.Videos < 0 || o.Likes < 0 || o.Messages < 0 || o.BigAuthors < 0 || o.BigFollowers < 0 ||
+		slices.ContainsFunc(o.AuthorFollowers, func(f int) bool { return f < 0 }):
 		return errors.New("seed: sizes must not be negative")
 	case o.Users == 0 && o.Follows+o.Videos+o.Likes+o.Messages > 0:
 		return errors.New("seed: follows, videos, likes and messages need users")
 	case o.Users < 2 && o.Follows+o.Messages > 0:
 		return errors.New("seed: follows and messages need at least 2 users")
-	case o.BigAuthors > o.Users:
-		return fmt.Errorf("seed: --big-authors %d is more than --users %d", o.BigAuthors, o.Users)
+	case o.BigAuthors+len(o.AuthorFollowers) > o.Users:
+		return fmt.Errorf("seed: --big-authors %d and %d --author-followers are more than --users %d", o.BigAuthors, len(o.AuthorFollowers), o.Users)
+	case slices.ContainsFunc(o.AuthorFollowers, func(f int) bool { return f > o.Users-1 }):
+		return fmt.Errorf("seed: --author-followers %v: an author can have at most %d followers among --users %d", o.AuthorFollowers, max(o.Users-1, 0), o.Users)
 	case int64(o.Follows) > int64(o.Users)*int64(o.Users-1):
 		return fmt.Errorf("seed: --follows %d is more than %d users can make", o.Follows, int64(o.Users)*int64(o.Users-1))
 	case o.Likes > 0 && o.Videos == 0:
@@ -177,9 +218,20 @@ func (o Options) Validate() error {
 		return errors.New("seed: the batch size must be at least 1")
 	case o.Password == "":
 		return errors.New("seed: the password must not be empty")
+	case o.PullThreshold < 0:
+		return errors.New("seed: the feed's pull threshold must not be negative")
+	case o.InboxSize < 1:
+		return errors.New("seed: the feed's inbox size must be at least 1")
 	}
-	if big := int64(o.BigAuthors) * int64(min(o.BigFollowers, max(o.Users-1, 0))); big > int64(o.Follows) {
+	big := int64(o.BigAuthors) * int64(min(o.BigFollowers, max(o.Users-1, 0)))
+	if big > int64(o.Follows) {
 		return fmt.Errorf("seed: --follows %d is less than --big-authors × --big-followers (%d)", o.Follows, big)
+	}
+	for _, f := range o.AuthorFollowers {
+		big += int64(f)
+	}
+	if big > int64(o.Follows) {
+		return fmt.Errorf("seed: --follows %d is less than the big authors' and --author-followers' followers (%d)", o.Follows, big)
 	}
 	return nil
 }
@@ -213,21 +265,34 @@ func (s *Seeder) Run(ctx context.Context, o Options) (Result, error) {
 	if err := r.seedUsers(ctx); err != nil {
 		return r.res, err
 	}
-	// The rest runs in two lanes, each writing other stores: with SQLite those are
+	// The rest runs in lanes, each writing other stores: with SQLite those are
 	// other files, which take writes side by side, and the CPU-bound SQLite of one
-	// lane uses the core the other leaves. Messages wait for the videos only so
+	// lane uses the core another leaves. Messages wait for the videos only so
 	// that the two phases that take ids never draw from one second at once: the
-	// ids stay a function of the options.
-	videosDone := make(chan struct{})
+	// ids stay a function of the options. The inboxes, the largest phase, need
+	// the whole graph and every video: the graph is drawn in memory first, so
+	// they start once the videos are in and run beside the follows, likes and
+	// messages.
+	graphDone, videosDone := make(chan struct{}), make(chan struct{})
+	wait := func(ctx context.Context, done chan struct{}) error {
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
+		if err := r.planGraph(gctx); err != nil {
+			return err
+		}
+		close(graphDone)
 		if err := r.seedFollows(gctx); err != nil {
 			return err
 		}
-		select {
-		case <-videosDone:
-		case <-gctx.Done():
-			return gctx.Err()
+		if err := wait(gctx, videosDone); err != nil {
+			return err
 		}
 		return r.seedMessages(gctx)
 	})
@@ -238,6 +303,15 @@ func (s *Seeder) Run(ctx context.Context, o Options) (Result, error) {
 			err = r.seedLikes(gctx)
 		}
 		return err
+	})
+	g.Go(func() error {
+		if err := wait(gctx, graphDone); err != nil {
+			return err
+		}
+		if err := wait(gctx, videosDone); err != nil {
+			return err
+		}
+		return r.seedInboxes(gctx)
 	})
 	if err := g.Wait(); err != nil {
 		return r.res, err
@@ -265,7 +339,8 @@ func (s *Seeder) checkEmpty(ctx context.Context) error {
 }
 
 // planFollows fixes the graph's skeleton: the popularity order of users, the big
-// authors, and the width of the friend ring. Friends are the users next to each
+// authors (the most popular users) and the authors of AuthorFollowers (the least
+// popular), and the width of the friend ring. Friends are the users next to each
 // other in index order (up to ring on each side), so both ends of a chat know
 // they are friends without a lookup; the ring takes up to 40% of the follows left
 // after the big authors', and at least one neighbour when there are messages.
@@ -276,9 +351,16 @@ func (r *run) planFollows() error {
 	for i, p := range rng.Perm(n) {
 		r.perm[i] = int32(p)
 	}
-	r.big = r.perm[:o.BigAuthors]
-	r.bigF = min(o.BigFollowers, max(n-1, 0))
-	left := int64(o.Follows) - int64(o.BigAuthors)*int64(r.bigF)
+	r.big = append(slices.Clone(r.perm[:o.BigAuthors]), r.perm[n-len(o.AuthorFollowers):]...)
+	left := int64(o.Follows)
+	for j := range r.big {
+		f := min(o.BigFollowers, max(n-1, 0))
+		if j >= o.BigAuthors {
+			f = o.AuthorFollowers[j-o.BigAuthors]
+		}
+		r.bigF = append(r.bigF, f)
+		left -= int64(f)
+	}
 	if n >= 3 {
 		r.ring = int(min(int64(maxRingWidth), int64((n-1)/2), left*4/10/(2*int64(n))))
 		if r.ring == 0 && o.Messages > 0 {
@@ -289,6 +371,13 @@ func (r *run) planFollows() error {
 		}
 	} else if o.Messages > 0 {
 		return errors.New("seed: messages are between friends, which needs at least 3 users")
+	}
+	// An author's followers include its ring neighbours, who follow it anyway:
+	// with fewer followers than those, it would get more than asked.
+	for _, f := range r.bigF {
+		if f < 2*r.ring && f < n-1 {
+			return fmt.Errorf("seed: an author cannot have only %d followers: every user has %d friends who follow them", f, 2*r.ring)
+		}
 	}
 	return nil
 }
@@ -317,7 +406,7 @@ func (r *run) seedUsers(ctx context.Context) error {
 			return err
 		}
 		r.users[i] = id
-		name := fmt.Sprintf("seed_%06d", i+1)
+		name := userName(i)
 		if err := batch.add(ctx, &usersvc.Account{ID: id, Name: name, NameKey: usersvc.NameKey(name), PasswordHash: hash, CreatedAt: at}); err != nil {
 			return err
 		}
@@ -325,11 +414,18 @@ func (r *run) seedUsers(ctx context.Context) error {
 	if err := batch.flush(ctx); err != nil {
 		return err
 	}
-	for _, b := range r.big {
-		r.res.BigAuthors = append(r.res.BigAuthors, r.users[b])
+	for j, b := range r.big {
+		if j < r.o.BigAuthors {
+			r.res.BigAuthors = append(r.res.BigAuthors, r.users[b])
+		} else {
+			r.res.Authors = append(r.res.Authors, Author{ID: r.users[b], Name: userName(int(b)), Followers: r.bigF[j]})
+		}
 	}
 	return nil
 }
+
+// userName is the account name of user index i.
+func userName(i int) string { return fmt.Sprintf("seed_%06d", i+1) }
 
 // stratified returns the i-th of n offsets spread over span: inside the i-th n-th
 // of it, at a random place, so the offsets ascend but are not evenly spaced.
@@ -342,50 +438,63 @@ func stratified(rng *rand.Rand, i, n int, span int64) int64 {
 	return lo + rng.Int64N(hi-lo)
 }
 
-// followsBig reports whether user i follows big author b: each big author's
-// followers are the bigF users around it in index order (wrapping around), from
-// `shift` before it on, so that they include its ring neighbours on both sides:
-// the ring then adds no follower beyond bigF whenever bigF is at least twice the
-// ring width, and a big author has exactly the followers asked for.
-func (r *run) followsBig(i, b int32) bool {
-	n := int64(r.o.Users)
-	shift := int64(min(r.ring, r.bigF/2))
-	return i != b && (int64(i)-int64(b)+shift+n)%n <= int64(r.bigF)
+// followsBig reports whether user i follows big author j (r.big[j]): each big
+// author's followers are the bigF[j] users around it in index order (wrapping
+// around), from `shift` before it on, so that they include its ring neighbours on
+// both sides: the ring then adds no follower beyond bigF[j], which planFollows
+// made at least twice the ring width, and a big author has exactly the followers
+// asked for.
+func (r *run) followsBig(i int32, j int) bool {
+	n, b, f := int64(r.o.Users), int64(r.big[j]), int64(r.bigF[j])
+	shift := min(int64(r.ring), f/2)
+	return i != int32(b) && (int64(i)-b+shift+n)%n <= f
 }
 
-// seedFollows writes the graph follower by follower, each follower's edges in
-// followee order, so inserts run along the primary key. A follower follows the big
-// authors whose window covers it, its ring neighbours, and a share of the rest
-// drawn by popularity (Zipf over the non-big users). Shares the graph cannot hold
-// (a follower who would have to follow more users than exist) move to the next
-// follower, so the total is as asked whenever the graph can hold it.
-func (r *run) seedFollows(ctx context.Context) error {
+// planGraph draws the follow graph into memory, follower by follower, each
+// follower's edges in followee order, so that seedFollows inserts them along the
+// primary key and seedInboxes can start before they are written. A follower
+// follows the big authors whose window covers it, its ring neighbours, and a
+// share of the rest drawn by popularity (Zipf over the non-big users). Shares the
+// graph cannot hold (a follower who would have to follow more users than exist)
+// move to the next follower, so the total is as asked whenever the graph can hold
+// it.
+func (r *run) planGraph(ctx context.Context) error {
 	n, o := r.o.Users, r.o
+	r.followStart = make([]int64, n+1)
+	r.followers = make([]int32, n)
 	if o.Follows == 0 {
 		return nil
 	}
-	p := r.deps.Progress.Start("follows", int64(o.Follows))
+	p := r.deps.Progress.Start("graph", int64(o.Follows))
 	defer p.Finish()
 	isBig := make(map[int32]bool, len(r.big))
 	for _, b := range r.big {
 		isBig[b] = true
 	}
-	bigTotal := int64(len(r.big)) * int64(r.bigF)
+	var bigTotal int64
+	for _, f := range r.bigF {
+		bigTotal += int64(f)
+	}
 	ringTotal := 2 * int64(r.ring) * int64(n)
 	sh := newShares(o.Seed, streamFollowShares, n, max(int64(o.Follows)-bigTotal-ringTotal, 0))
 	rng := newRand(o.Seed, streamFollows)
-	pick := newPicker(rng, r.perm[len(r.big):], n)
+	pick := newPicker(rng, r.perm[o.BigAuthors:], n)
 	span := r.endMs - r.startMs
+	r.followees = make([]int32, 0, o.Follows)
+	r.followAt = make([]int64, 0, o.Follows)
 
-	batch := newBatcher(o.Batch, "follows", p, &r.res.Follows, r.stores.Relations.BulkFollow)
 	set := make(map[int32]bool)
 	var carry int64
-	var written int64
 	for i := range int32(n) {
+		if i%65536 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		clear(set)
 		want := carry + sh.next()
-		for _, b := range r.big {
-			if r.followsBig(i, b) {
+		for j, b := range r.big {
+			if r.followsBig(i, j) {
 				set[b] = true
 				want++
 			}
@@ -395,26 +504,41 @@ func (r *run) seedFollows(ctx context.Context) error {
 			set[(i-int32(d)+int32(n))%int32(n)] = true
 			want += 2
 		}
-		want = min(want, int64(o.Follows)-written)
+		want = min(want, int64(o.Follows)-int64(len(r.followees)))
 		pick.fill(set, int(min(want, int64(n-1))), func(u int32) bool { return u != i && !isBig[u] })
 		carry = max(want-int64(len(set)), 0)
-		followees := make([]int32, 0, len(set))
+		from := len(r.followees)
 		for u := range set {
-			followees = append(followees, u)
+			r.followees = append(r.followees, u)
 		}
-		slices.Sort(followees)
-		for _, u := range followees {
-			if err := batch.add(ctx, relationsvc.Change{FollowerID: r.users[i], FolloweeID: r.users[u], At: r.startMs + rng.Int64N(span)}); err != nil {
-				return err
-			}
+		slices.Sort(r.followees[from:])
+		for _, u := range r.followees[from:] {
+			r.followAt = append(r.followAt, r.startMs+rng.Int64N(span))
+			r.followers[u]++
 		}
-		written += int64(len(followees))
-	}
-	if err := batch.flush(ctx); err != nil {
-		return err
+		r.followStart[i+1] = int64(len(r.followees))
+		p.Add(int64(len(set)))
 	}
 	r.res.Friendships = int64(r.ring) * int64(n)
 	return nil
+}
+
+// seedFollows writes the graph planGraph drew.
+func (r *run) seedFollows(ctx context.Context) error {
+	if len(r.followees) == 0 {
+		return nil
+	}
+	p := r.deps.Progress.Start("follows", int64(len(r.followees)))
+	defer p.Finish()
+	batch := newBatcher(r.o.Batch, "follows", p, &r.res.Follows, r.stores.Relations.BulkFollow)
+	for i := range r.o.Users {
+		for e := r.followStart[i]; e < r.followStart[i+1]; e++ {
+			if err := batch.add(ctx, relationsvc.Change{FollowerID: r.users[i], FolloweeID: r.users[r.followees[e]], At: r.followAt[e]}); err != nil {
+				return err
+			}
+		}
+	}
+	return batch.flush(ctx)
 }
 
 // videoTitles are mixed into seeded titles, so titles are not all alike.
@@ -520,6 +644,136 @@ func (r *run) seedLikes(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// seedInboxes fills the feed inboxes as the live fan-out would have left them:
+// each user's inbox holds the InboxSize newest videos of the push-mode authors
+// they follow (at most PullThreshold followers, the same test as FanOut), and
+// nothing of pull-mode authors, whose videos the feed reads at read time. Fan-out
+// replayed video by video would cost a read, an insert and a trim per entry;
+// computing each inbox whole from the graph in memory writes every row once, in
+// primary key order. The result differs from a live history in one way: a live
+// inbox lacks what an author published before the follow, beyond the backfill;
+// the seeded follows are not ordered against the videos, so every followee's
+// newest videos count.
+func (r *run) seedInboxes(ctx context.Context) error {
+	n, keep := r.o.Users, r.o.InboxSize
+	if len(r.videos) == 0 || len(r.followees) == 0 {
+		return nil
+	}
+	began := time.Now()
+	// byAuthor lists each author's videos: videoIdx[videoStart[a]:videoStart[a+1]]
+	// ascending, which is (create_time, id) order too.
+	videoStart := make([]int32, n+1)
+	for _, a := range r.videoOwner {
+		videoStart[a+1]++
+	}
+	for a := range n {
+		videoStart[a+1] += videoStart[a]
+	}
+	videoIdx := make([]int32, len(r.videos))
+	next := slices.Clone(videoStart[:n])
+	for k, a := range r.videoOwner {
+		videoIdx[next[a]] = int32(k)
+		next[a]++
+	}
+	push := func(a int32) bool { return int64(r.followers[a]) <= int64(r.o.PullThreshold) }
+	// One pass for the total, so the progress bar knows its end.
+	var total int64
+	for i := range n {
+		var m int64
+		for _, a := range r.followees[r.followStart[i]:r.followStart[i+1]] {
+			if push(a) {
+				m += int64(videoStart[a+1] - videoStart[a])
+			}
+		}
+		total += min(m, int64(keep))
+	}
+	p := r.deps.Progress.Start("inboxes", total)
+	defer p.Finish()
+	batch := newBatcher(r.o.Batch, "inboxes", p, &r.res.InboxEntries, r.stores.Videos.BulkFillInboxes)
+	var m newest
+	for i := range n {
+		m.reset()
+		for _, a := range r.followees[r.followStart[i]:r.followStart[i+1]] {
+			if push(a) && videoStart[a+1] > videoStart[a] {
+				m.add(videoIdx[videoStart[a]:videoStart[a+1]])
+			}
+		}
+		picked := m.take(keep)
+		if len(picked) > 0 {
+			r.res.InboxUsers++
+		}
+		for _, k := range picked {
+			if err := batch.add(ctx, videosvc.InboxEntry{UserID: r.users[i], VideoID: r.videos[k], CreateTime: r.videoTime[k]}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := batch.flush(ctx); err != nil {
+		return err
+	}
+	r.res.InboxElapsed = time.Since(began)
+	return nil
+}
+
+// newest picks the largest values of the union of ascending lists (the newest
+// videos of a user's followees), merging from their ends with a max-heap of the
+// lists' last unpicked values: picking k of them costs O(k log lists), however
+// long the lists. It keeps its buffers from one user to the next.
+type newest struct {
+	heap [][]int32 // each a list's unpicked prefix, ordered by its last value
+	out  []int32
+}
+
+func (m *newest) reset() { m.heap, m.out = m.heap[:0], m.out[:0] }
+
+// add adds a non-empty ascending list.
+func (m *newest) add(list []int32) {
+	m.heap = append(m.heap, list)
+	for c := len(m.heap) - 1; c > 0; {
+		parent := (c - 1) / 2
+		if m.last(parent) >= m.last(c) {
+			break
+		}
+		m.heap[parent], m.heap[c] = m.heap[c], m.heap[parent]
+		c = parent
+	}
+}
+
+func (m *newest) last(h int) int32 { l := m.heap[h]; return l[len(l)-1] }
+
+// take returns the k largest values of the lists added since reset, ascending.
+// The lists must be disjoint (a video has one author).
+func (m *newest) take(k int) []int32 {
+	for len(m.out) < k && len(m.heap) > 0 {
+		top := m.heap[0]
+		m.out = append(m.out, top[len(top)-1])
+		if top = top[:len(top)-1]; len(top) > 0 {
+			m.heap[0] = top
+		} else {
+			end := len(m.heap) - 1
+			m.heap[0] = m.heap[end]
+			m.heap = m.heap[:end]
+		}
+		// Sift the root down.
+		for c := 0; ; {
+			big, l, r := c, 2*c+1, 2*c+2
+			if l < len(m.heap) && m.last(l) > m.last(big) {
+				big = l
+			}
+			if r < len(m.heap) && m.last(r) > m.last(big) {
+				big = r
+			}
+			if big == c {
+				break
+			}
+			m.heap[c], m.heap[big] = m.heap[big], m.heap[c]
+			c = big
+		}
+	}
+	slices.Reverse(m.out)
+	return m.out
 }
 
 // chatLines are the seeded messages' texts.

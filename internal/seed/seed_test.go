@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -128,11 +129,16 @@ func ffmpegPath(t *testing.T) string {
 }
 
 // tinyOptions is a dataset small enough for a unit test that still has every
-// feature: big authors, friends, chats, a batch size that splits unevenly.
+// feature: big authors, authors of a fixed size, friends, chats, a batch size
+// that splits unevenly, and a feed whose pull threshold puts the big authors and
+// the most followed ordinary users in pull mode, with inboxes small enough that
+// some fill up.
 func tinyOptions() seed.Options {
 	o := seed.DefaultOptions()
 	o.Users, o.Follows, o.Videos, o.Likes, o.Messages = 60, 700, 90, 600, 150
 	o.BigAuthors, o.BigFollowers = 2, 40
+	o.AuthorFollowers = []int{25, 10}
+	o.PullThreshold, o.InboxSize = 25, 6
 	o.Months, o.Batch, o.Seed = 2, 37, 42
 	o.End = time.Now().Add(-time.Minute).Truncate(time.Second)
 	return o
@@ -151,7 +157,7 @@ func runSeed(t *testing.T, e *env, o seed.Options) seed.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, phase := range []string{"users", "follows", "videos", "likes", "messages"} {
+	for _, phase := range []string{"users", "follows", "videos", "likes", "messages", "inboxes"} {
 		if !strings.Contains(progress.String(), phase+" ") {
 			t.Errorf("progress never showed %s:\n%s", phase, progress.String())
 		}
@@ -169,6 +175,8 @@ func TestSeed(t *testing.T) {
 			t.Run("counts equal the facts", func(t *testing.T) { checkCounts(t, e) })
 			t.Run("ids and times", func(t *testing.T) { checkTimes(t, e, res) })
 			t.Run("big authors", func(t *testing.T) { checkBigAuthors(t, e, o, res) })
+			t.Run("inboxes", func(t *testing.T) { checkInboxes(t, e, o, res) })
+			t.Run("following feed", func(t *testing.T) { checkFollowingFeed(t, e, o) })
 			t.Run("chats are between friends", func(t *testing.T) { checkFriends(t, e) })
 			t.Run("every user logs in", func(t *testing.T) { checkLogins(t, e, o, res) })
 			t.Run("media", func(t *testing.T) { checkMedia(t, e, res) })
@@ -362,6 +370,29 @@ func checkBigAuthors(t *testing.T, e *env, o seed.Options, res seed.Result) {
 			t.Errorf("big author %d published nothing", b)
 		}
 	}
+	if len(res.Authors) != len(o.AuthorFollowers) {
+		t.Fatalf("authors %+v, want %d", res.Authors, len(o.AuthorFollowers))
+	}
+	var ids []int64
+	for _, a := range res.Authors {
+		ids = append(ids, a.ID)
+	}
+	acounts, err := e.stores.Relations.Counts(context.Background(), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range res.Authors {
+		if a.Followers != o.AuthorFollowers[i] || acounts[a.ID].Follower != int64(a.Followers) {
+			t.Errorf("author %+v has %d followers, want %d", a, acounts[a.ID].Follower, o.AuthorFollowers[i])
+		}
+		var id int64
+		if err := e.dbs["user"].QueryRowContext(context.Background(), "SELECT id FROM users WHERE name = ?", a.Name).Scan(&id); err != nil || id != a.ID {
+			t.Errorf("author %+v: the account of that name has id %d (%v)", a, id, err)
+		}
+		if slices.Contains(res.BigAuthors, a.ID) {
+			t.Errorf("author %+v is also a big author", a)
+		}
+	}
 	// The rest of the graph is skewed: some ordinary user is followed by many more
 	// than the average.
 	var top int64
@@ -480,6 +511,7 @@ func digest(t *testing.T, e *env) string {
 		{"video", "SELECT id, author_id, title, play_key, create_time FROM videos ORDER BY id"},
 		{"favorite", "SELECT user_id, video_id, author_id, created_at FROM favorite_likes ORDER BY user_id, video_id"},
 		{"message", "SELECT id, from_user_id, to_user_id, content, create_time FROM message_messages ORDER BY id"},
+		{"video", "SELECT user_id, video_id, create_time FROM video_inbox ORDER BY user_id, video_id"},
 	} {
 		rows, err := e.dbs[q.service].QueryContext(context.Background(), q.query)
 		if err != nil {
@@ -513,6 +545,12 @@ func TestOptionsValidate(t *testing.T) {
 		"no months":                   func(o *seed.Options) { o.Months = 0 },
 		"no batch":                    func(o *seed.Options) { o.Batch = 0 },
 		"no password":                 func(o *seed.Options) { o.Password = "" },
+		"no inbox":                    func(o *seed.Options) { o.InboxSize = 0 },
+		"negative pull threshold":     func(o *seed.Options) { o.PullThreshold = -1 },
+		"negative author followers":   func(o *seed.Options) { o.AuthorFollowers = []int{-1} },
+		"author followers over users": func(o *seed.Options) { o.AuthorFollowers = []int{o.Users} },
+		"authors over users":          func(o *seed.Options) { o.BigAuthors, o.AuthorFollowers = o.Users, []int{1} },
+		"author follows over follows": func(o *seed.Options) { o.AuthorFollowers = slices.Repeat([]int{900}, 10) },
 	}
 	for name, change := range bad {
 		o := seed.DefaultOptions()
@@ -535,7 +573,7 @@ func TestSeedRefusesBeforeWriting(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := tinyOptions()
-	o.Follows = o.BigAuthors * o.BigFollowers // no room for friends, but messages asked
+	o.Follows = o.BigAuthors*o.BigFollowers + 25 + 10 // no room for friends, but messages asked
 	_, err = seed.New(e.stores, seed.Deps{Hasher: cheapHasher(t), IDs: ids, FFmpeg: "ffmpeg"}).Run(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "friends") {
 		t.Fatalf("err = %v, want a message about friends", err)

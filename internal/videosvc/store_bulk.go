@@ -70,6 +70,64 @@ func (s *SQLStore) BulkCreate(ctx context.Context, videos []*Video) error {
 	})
 }
 
+// BulkFillInboxes inserts inbox entries and their inboxes' sizes in one
+// transaction, for the dataset seeder, which computes whole inboxes at once (the
+// newest videos of each user's push-mode followees) instead of replaying a
+// fan-out per video.
+//
+// Unlike AddToInboxes it neither looks for entries already there nor trims: the
+// entries must be new and distinct (a repeated or existing entry fails the whole
+// call, and nothing is written), and the caller keeps every inbox within the
+// bound the live fan-out keeps. video_inbox_sizes stays exact as in
+// AddToInboxes: the added rows are summed per user and applied as relative
+// upserts in ascending user order, so a user whose entries span two calls counts
+// right, and a later AddToInboxes trims from the true size. Entries sorted by
+// (user, video) insert along the primary key, which is what makes a load of
+// millions fast. One transaction per call: pass a few thousand entries.
+func (s *SQLStore) BulkFillInboxes(ctx context.Context, entries []InboxEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	sizes := make(map[int64]int64)
+	for _, e := range entries {
+		sizes[e.UserID]++
+	}
+	users := make([]int64, 0, len(sizes))
+	for u := range sizes {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	upsert := ` ON CONFLICT (user_id) DO UPDATE SET size = size + excluded.size`
+	if s.db.Dialect == db.MySQL {
+		upsert = ` ON DUPLICATE KEY UPDATE size = size + VALUES(size)`
+	}
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		for start := 0; start < len(entries); start += bulkRowsPerStatement {
+			chunk := entries[start:min(start+bulkRowsPerStatement, len(entries))]
+			args := make([]any, 0, len(chunk)*3)
+			for _, e := range chunk {
+				args = append(args, e.UserID, e.VideoID, e.CreateTime)
+			}
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO video_inbox (user_id, video_id, create_time) VALUES `+rowsOf(len(chunk), 3), args...); err != nil {
+				return fmt.Errorf("videosvc: bulk insert inbox entries: %w", err)
+			}
+		}
+		for start := 0; start < len(users); start += bulkRowsPerStatement {
+			chunk := users[start:min(start+bulkRowsPerStatement, len(users))]
+			args := make([]any, 0, len(chunk)*2)
+			for _, u := range chunk {
+				args = append(args, u, sizes[u])
+			}
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO video_inbox_sizes (user_id, size) VALUES `+rowsOf(len(chunk), 2)+upsert, args...); err != nil {
+				return fmt.Errorf("videosvc: bulk inbox sizes: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
 // Empty reports whether the store holds no video, so that a bulk load can refuse
 // to mix its data into a database in use.
 func (s *SQLStore) Empty(ctx context.Context) (bool, error) {

@@ -129,6 +129,8 @@ type Comment struct {
 	Replies    []*Comment   `thrift:"replies,12" frugal:"12,default,list<Comment>" json:"replies"`
 	IsPinned   bool         `thrift:"is_pinned,13" frugal:"13,default,bool" json:"is_pinned"`
 	State      CommentState `thrift:"state,14" frugal:"14,default,CommentState" json:"state"`
+	UserName   string       `thrift:"user_name,15" frugal:"15,default,string" json:"user_name"`
+	Version    int64        `thrift:"version,16" frugal:"16,default,i64" json:"version"`
 }
 
 func NewComment() *Comment {
@@ -193,6 +195,14 @@ func (p *Comment) GetIsPinned() (v bool) {
 func (p *Comment) GetState() (v CommentState) {
 	return p.State
 }
+
+func (p *Comment) GetUserName() (v string) {
+	return p.UserName
+}
+
+func (p *Comment) GetVersion() (v int64) {
+	return p.Version
+}
 func (p *Comment) SetId(val int64) {
 	p.Id = val
 }
@@ -235,6 +245,12 @@ func (p *Comment) SetIsPinned(val bool) {
 func (p *Comment) SetState(val CommentState) {
 	p.State = val
 }
+func (p *Comment) SetUserName(val string) {
+	p.UserName = val
+}
+func (p *Comment) SetVersion(val int64) {
+	p.Version = val
+}
 
 func (p *Comment) String() string {
 	if p == nil {
@@ -258,6 +274,8 @@ var fieldIDToName_Comment = map[int16]string{
 	12: "replies",
 	13: "is_pinned",
 	14: "state",
+	15: "user_name",
+	16: "version",
 }
 
 type PublishRequest struct {
@@ -731,6 +749,243 @@ var fieldIDToName_VideoCountsResponse = map[int16]string{
 	1: "counts",
 }
 
+type ModerateRequest struct {
+	CommentId int64          `thrift:"comment_id,1" frugal:"1,default,i64" json:"comment_id"`
+	To        CommentState   `thrift:"to,2" frugal:"2,default,CommentState" json:"to"`
+	From      []CommentState `thrift:"from,3" frugal:"3,default,list<CommentState>" json:"from"`
+}
+
+func NewModerateRequest() *ModerateRequest {
+	return &ModerateRequest{}
+}
+
+func (p *ModerateRequest) InitDefault() {
+}
+
+func (p *ModerateRequest) GetCommentId() (v int64) {
+	return p.CommentId
+}
+
+func (p *ModerateRequest) GetTo() (v CommentState) {
+	return p.To
+}
+
+func (p *ModerateRequest) GetFrom() (v []CommentState) {
+	return p.From
+}
+func (p *ModerateRequest) SetCommentId(val int64) {
+	p.CommentId = val
+}
+func (p *ModerateRequest) SetTo(val CommentState) {
+	p.To = val
+}
+func (p *ModerateRequest) SetFrom(val []CommentState) {
+	p.From = val
+}
+
+func (p *ModerateRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ModerateRequest(%+v)", *p)
+}
+
+var fieldIDToName_ModerateRequest = map[int16]string{
+	1: "comment_id",
+	2: "to",
+	3: "from",
+}
+
+type ModerateResponse struct {
+	FromState CommentState `thrift:"from_state,1" frugal:"1,default,CommentState" json:"from_state"`
+	ToState   CommentState `thrift:"to_state,2" frugal:"2,default,CommentState" json:"to_state"`
+	Comment   *Comment     `thrift:"comment,3" frugal:"3,default,Comment" json:"comment"`
+}
+
+func NewModerateResponse() *ModerateResponse {
+	return &ModerateResponse{}
+}
+
+func (p *ModerateResponse) InitDefault() {
+}
+
+func (p *ModerateResponse) GetFromState() (v CommentState) {
+	return p.FromState
+}
+
+func (p *ModerateResponse) GetToState() (v CommentState) {
+	return p.ToState
+}
+
+var ModerateResponse_Comment_DEFAULT *Comment
+
+func (p *ModerateResponse) GetComment() (v *Comment) {
+	if !p.IsSetComment() {
+		return ModerateResponse_Comment_DEFAULT
+	}
+	return p.Comment
+}
+func (p *ModerateResponse) SetFromState(val CommentState) {
+	p.FromState = val
+}
+func (p *ModerateResponse) SetToState(val CommentState) {
+	p.ToState = val
+}
+func (p *ModerateResponse) SetComment(val *Comment) {
+	p.Comment = val
+}
+
+func (p *ModerateResponse) IsSetComment() bool {
+	return p.Comment != nil
+}
+
+func (p *ModerateResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ModerateResponse(%+v)", *p)
+}
+
+var fieldIDToName_ModerateResponse = map[int16]string{
+	1: "from_state",
+	2: "to_state",
+	3: "comment",
+}
+
+type GetRequest struct {
+	CommentIds []int64 `thrift:"comment_ids,1" frugal:"1,default,list<i64>" json:"comment_ids"`
+}
+
+func NewGetRequest() *GetRequest {
+	return &GetRequest{}
+}
+
+func (p *GetRequest) InitDefault() {
+}
+
+func (p *GetRequest) GetCommentIds() (v []int64) {
+	return p.CommentIds
+}
+func (p *GetRequest) SetCommentIds(val []int64) {
+	p.CommentIds = val
+}
+
+func (p *GetRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("GetRequest(%+v)", *p)
+}
+
+var fieldIDToName_GetRequest = map[int16]string{
+	1: "comment_ids",
+}
+
+type GetResponse struct {
+	Comments map[int64]*Comment `thrift:"comments,1" frugal:"1,default,map<i64:Comment>" json:"comments"`
+}
+
+func NewGetResponse() *GetResponse {
+	return &GetResponse{}
+}
+
+func (p *GetResponse) InitDefault() {
+}
+
+func (p *GetResponse) GetComments() (v map[int64]*Comment) {
+	return p.Comments
+}
+func (p *GetResponse) SetComments(val map[int64]*Comment) {
+	p.Comments = val
+}
+
+func (p *GetResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("GetResponse(%+v)", *p)
+}
+
+var fieldIDToName_GetResponse = map[int16]string{
+	1: "comments",
+}
+
+type ScanRequest struct {
+	AfterId int64 `thrift:"after_id,1" frugal:"1,default,i64" json:"after_id"`
+	Limit   int32 `thrift:"limit,2" frugal:"2,default,i32" json:"limit"`
+}
+
+func NewScanRequest() *ScanRequest {
+	return &ScanRequest{}
+}
+
+func (p *ScanRequest) InitDefault() {
+}
+
+func (p *ScanRequest) GetAfterId() (v int64) {
+	return p.AfterId
+}
+
+func (p *ScanRequest) GetLimit() (v int32) {
+	return p.Limit
+}
+func (p *ScanRequest) SetAfterId(val int64) {
+	p.AfterId = val
+}
+func (p *ScanRequest) SetLimit(val int32) {
+	p.Limit = val
+}
+
+func (p *ScanRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ScanRequest(%+v)", *p)
+}
+
+var fieldIDToName_ScanRequest = map[int16]string{
+	1: "after_id",
+	2: "limit",
+}
+
+type ScanResponse struct {
+	Comments []*Comment `thrift:"comments,1" frugal:"1,default,list<Comment>" json:"comments"`
+	Total    int64      `thrift:"total,2" frugal:"2,default,i64" json:"total"`
+}
+
+func NewScanResponse() *ScanResponse {
+	return &ScanResponse{}
+}
+
+func (p *ScanResponse) InitDefault() {
+}
+
+func (p *ScanResponse) GetComments() (v []*Comment) {
+	return p.Comments
+}
+
+func (p *ScanResponse) GetTotal() (v int64) {
+	return p.Total
+}
+func (p *ScanResponse) SetComments(val []*Comment) {
+	p.Comments = val
+}
+func (p *ScanResponse) SetTotal(val int64) {
+	p.Total = val
+}
+
+func (p *ScanResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ScanResponse(%+v)", *p)
+}
+
+var fieldIDToName_ScanResponse = map[int16]string{
+	1: "comments",
+	2: "total",
+}
+
 type SearchRequest struct {
 	Q        string       `thrift:"q,1" frugal:"1,default,string" json:"q"`
 	VideoId  int64        `thrift:"video_id,2" frugal:"2,default,i64" json:"video_id"`
@@ -740,6 +995,7 @@ type SearchRequest struct {
 	ToTime   int64        `thrift:"to_time,6" frugal:"6,default,i64" json:"to_time"`
 	Offset   int32        `thrift:"offset,7" frugal:"7,default,i32" json:"offset"`
 	Limit    int32        `thrift:"limit,8" frugal:"8,default,i32" json:"limit"`
+	RootId   int64        `thrift:"root_id,9" frugal:"9,default,i64" json:"root_id"`
 }
 
 func NewSearchRequest() *SearchRequest {
@@ -780,6 +1036,10 @@ func (p *SearchRequest) GetOffset() (v int32) {
 func (p *SearchRequest) GetLimit() (v int32) {
 	return p.Limit
 }
+
+func (p *SearchRequest) GetRootId() (v int64) {
+	return p.RootId
+}
 func (p *SearchRequest) SetQ(val string) {
 	p.Q = val
 }
@@ -804,6 +1064,9 @@ func (p *SearchRequest) SetOffset(val int32) {
 func (p *SearchRequest) SetLimit(val int32) {
 	p.Limit = val
 }
+func (p *SearchRequest) SetRootId(val int64) {
+	p.RootId = val
+}
 
 func (p *SearchRequest) String() string {
 	if p == nil {
@@ -821,6 +1084,7 @@ var fieldIDToName_SearchRequest = map[int16]string{
 	6: "to_time",
 	7: "offset",
 	8: "limit",
+	9: "root_id",
 }
 
 type SearchResponse struct {
@@ -909,8 +1173,8 @@ var fieldIDToName_ReviewRequest = map[int16]string{
 }
 
 type ReviewResponse struct {
-	OldState  CommentState `thrift:"old_state,1" frugal:"1,default,CommentState" json:"old_state"`
-	NewState_ CommentState `thrift:"new_state,2" frugal:"2,default,CommentState" json:"new_state"`
+	FromState CommentState `thrift:"from_state,1" frugal:"1,default,CommentState" json:"from_state"`
+	ToState   CommentState `thrift:"to_state,2" frugal:"2,default,CommentState" json:"to_state"`
 }
 
 func NewReviewResponse() *ReviewResponse {
@@ -920,18 +1184,18 @@ func NewReviewResponse() *ReviewResponse {
 func (p *ReviewResponse) InitDefault() {
 }
 
-func (p *ReviewResponse) GetOldState() (v CommentState) {
-	return p.OldState
+func (p *ReviewResponse) GetFromState() (v CommentState) {
+	return p.FromState
 }
 
-func (p *ReviewResponse) GetNewState_() (v CommentState) {
-	return p.NewState_
+func (p *ReviewResponse) GetToState() (v CommentState) {
+	return p.ToState
 }
-func (p *ReviewResponse) SetOldState(val CommentState) {
-	p.OldState = val
+func (p *ReviewResponse) SetFromState(val CommentState) {
+	p.FromState = val
 }
-func (p *ReviewResponse) SetNewState_(val CommentState) {
-	p.NewState_ = val
+func (p *ReviewResponse) SetToState(val CommentState) {
+	p.ToState = val
 }
 
 func (p *ReviewResponse) String() string {
@@ -942,8 +1206,216 @@ func (p *ReviewResponse) String() string {
 }
 
 var fieldIDToName_ReviewResponse = map[int16]string{
-	1: "old_state",
-	2: "new_state",
+	1: "from_state",
+	2: "to_state",
+}
+
+type DetailRequest struct {
+	CommentId int64 `thrift:"comment_id,1" frugal:"1,default,i64" json:"comment_id"`
+}
+
+func NewDetailRequest() *DetailRequest {
+	return &DetailRequest{}
+}
+
+func (p *DetailRequest) InitDefault() {
+}
+
+func (p *DetailRequest) GetCommentId() (v int64) {
+	return p.CommentId
+}
+func (p *DetailRequest) SetCommentId(val int64) {
+	p.CommentId = val
+}
+
+func (p *DetailRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("DetailRequest(%+v)", *p)
+}
+
+var fieldIDToName_DetailRequest = map[int16]string{
+	1: "comment_id",
+}
+
+type DetailResponse struct {
+	Comment *Comment   `thrift:"comment,1" frugal:"1,default,Comment" json:"comment"`
+	Thread  []*Comment `thrift:"thread,2" frugal:"2,default,list<Comment>" json:"thread"`
+}
+
+func NewDetailResponse() *DetailResponse {
+	return &DetailResponse{}
+}
+
+func (p *DetailResponse) InitDefault() {
+}
+
+var DetailResponse_Comment_DEFAULT *Comment
+
+func (p *DetailResponse) GetComment() (v *Comment) {
+	if !p.IsSetComment() {
+		return DetailResponse_Comment_DEFAULT
+	}
+	return p.Comment
+}
+
+func (p *DetailResponse) GetThread() (v []*Comment) {
+	return p.Thread
+}
+func (p *DetailResponse) SetComment(val *Comment) {
+	p.Comment = val
+}
+func (p *DetailResponse) SetThread(val []*Comment) {
+	p.Thread = val
+}
+
+func (p *DetailResponse) IsSetComment() bool {
+	return p.Comment != nil
+}
+
+func (p *DetailResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("DetailResponse(%+v)", *p)
+}
+
+var fieldIDToName_DetailResponse = map[int16]string{
+	1: "comment",
+	2: "thread",
+}
+
+type AuditEntry struct {
+	At        int64        `thrift:"at,1" frugal:"1,default,i64" json:"at"`
+	Admin     string       `thrift:"admin,2" frugal:"2,default,string" json:"admin"`
+	Action    ReviewAction `thrift:"action,3" frugal:"3,default,ReviewAction" json:"action"`
+	CommentId int64        `thrift:"comment_id,4" frugal:"4,default,i64" json:"comment_id"`
+	FromState CommentState `thrift:"from_state,5" frugal:"5,default,CommentState" json:"from_state"`
+	ToState   CommentState `thrift:"to_state,6" frugal:"6,default,CommentState" json:"to_state"`
+}
+
+func NewAuditEntry() *AuditEntry {
+	return &AuditEntry{}
+}
+
+func (p *AuditEntry) InitDefault() {
+}
+
+func (p *AuditEntry) GetAt() (v int64) {
+	return p.At
+}
+
+func (p *AuditEntry) GetAdmin() (v string) {
+	return p.Admin
+}
+
+func (p *AuditEntry) GetAction() (v ReviewAction) {
+	return p.Action
+}
+
+func (p *AuditEntry) GetCommentId() (v int64) {
+	return p.CommentId
+}
+
+func (p *AuditEntry) GetFromState() (v CommentState) {
+	return p.FromState
+}
+
+func (p *AuditEntry) GetToState() (v CommentState) {
+	return p.ToState
+}
+func (p *AuditEntry) SetAt(val int64) {
+	p.At = val
+}
+func (p *AuditEntry) SetAdmin(val string) {
+	p.Admin = val
+}
+func (p *AuditEntry) SetAction(val ReviewAction) {
+	p.Action = val
+}
+func (p *AuditEntry) SetCommentId(val int64) {
+	p.CommentId = val
+}
+func (p *AuditEntry) SetFromState(val CommentState) {
+	p.FromState = val
+}
+func (p *AuditEntry) SetToState(val CommentState) {
+	p.ToState = val
+}
+
+func (p *AuditEntry) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("AuditEntry(%+v)", *p)
+}
+
+var fieldIDToName_AuditEntry = map[int16]string{
+	1: "at",
+	2: "admin",
+	3: "action",
+	4: "comment_id",
+	5: "from_state",
+	6: "to_state",
+}
+
+type AuditRequest struct {
+	Limit int32 `thrift:"limit,1" frugal:"1,default,i32" json:"limit"`
+}
+
+func NewAuditRequest() *AuditRequest {
+	return &AuditRequest{}
+}
+
+func (p *AuditRequest) InitDefault() {
+}
+
+func (p *AuditRequest) GetLimit() (v int32) {
+	return p.Limit
+}
+func (p *AuditRequest) SetLimit(val int32) {
+	p.Limit = val
+}
+
+func (p *AuditRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("AuditRequest(%+v)", *p)
+}
+
+var fieldIDToName_AuditRequest = map[int16]string{
+	1: "limit",
+}
+
+type AuditResponse struct {
+	Items []*AuditEntry `thrift:"items,1" frugal:"1,default,list<AuditEntry>" json:"items"`
+}
+
+func NewAuditResponse() *AuditResponse {
+	return &AuditResponse{}
+}
+
+func (p *AuditResponse) InitDefault() {
+}
+
+func (p *AuditResponse) GetItems() (v []*AuditEntry) {
+	return p.Items
+}
+func (p *AuditResponse) SetItems(val []*AuditEntry) {
+	p.Items = val
+}
+
+func (p *AuditResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("AuditResponse(%+v)", *p)
+}
+
+var fieldIDToName_AuditResponse = map[int16]string{
+	1: "items",
 }
 
 type CommentService interface {
@@ -958,6 +1430,12 @@ type CommentService interface {
 	Pin(ctx context.Context, req *PinRequest) (r *PinResponse, err error)
 
 	VideoCounts(ctx context.Context, req *VideoCountsRequest) (r *VideoCountsResponse, err error)
+
+	Moderate(ctx context.Context, req *ModerateRequest) (r *ModerateResponse, err error)
+
+	Get(ctx context.Context, req *GetRequest) (r *GetResponse, err error)
+
+	Scan(ctx context.Context, req *ScanRequest) (r *ScanResponse, err error)
 }
 
 type CommentServicePublishArgs struct {
@@ -1416,10 +1894,242 @@ var fieldIDToName_CommentServiceVideoCountsResult = map[int16]string{
 	0: "success",
 }
 
+type CommentServiceModerateArgs struct {
+	Req *ModerateRequest `thrift:"req,1" frugal:"1,default,ModerateRequest" json:"req"`
+}
+
+func NewCommentServiceModerateArgs() *CommentServiceModerateArgs {
+	return &CommentServiceModerateArgs{}
+}
+
+func (p *CommentServiceModerateArgs) InitDefault() {
+}
+
+var CommentServiceModerateArgs_Req_DEFAULT *ModerateRequest
+
+func (p *CommentServiceModerateArgs) GetReq() (v *ModerateRequest) {
+	if !p.IsSetReq() {
+		return CommentServiceModerateArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CommentServiceModerateArgs) SetReq(val *ModerateRequest) {
+	p.Req = val
+}
+
+func (p *CommentServiceModerateArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CommentServiceModerateArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CommentServiceModerateArgs(%+v)", *p)
+}
+
+var fieldIDToName_CommentServiceModerateArgs = map[int16]string{
+	1: "req",
+}
+
+type CommentServiceModerateResult struct {
+	Success *ModerateResponse `thrift:"success,0,optional" frugal:"0,optional,ModerateResponse" json:"success,omitempty"`
+}
+
+func NewCommentServiceModerateResult() *CommentServiceModerateResult {
+	return &CommentServiceModerateResult{}
+}
+
+func (p *CommentServiceModerateResult) InitDefault() {
+}
+
+var CommentServiceModerateResult_Success_DEFAULT *ModerateResponse
+
+func (p *CommentServiceModerateResult) GetSuccess() (v *ModerateResponse) {
+	if !p.IsSetSuccess() {
+		return CommentServiceModerateResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *CommentServiceModerateResult) SetSuccess(x interface{}) {
+	p.Success = x.(*ModerateResponse)
+}
+
+func (p *CommentServiceModerateResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CommentServiceModerateResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CommentServiceModerateResult(%+v)", *p)
+}
+
+var fieldIDToName_CommentServiceModerateResult = map[int16]string{
+	0: "success",
+}
+
+type CommentServiceGetArgs struct {
+	Req *GetRequest `thrift:"req,1" frugal:"1,default,GetRequest" json:"req"`
+}
+
+func NewCommentServiceGetArgs() *CommentServiceGetArgs {
+	return &CommentServiceGetArgs{}
+}
+
+func (p *CommentServiceGetArgs) InitDefault() {
+}
+
+var CommentServiceGetArgs_Req_DEFAULT *GetRequest
+
+func (p *CommentServiceGetArgs) GetReq() (v *GetRequest) {
+	if !p.IsSetReq() {
+		return CommentServiceGetArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CommentServiceGetArgs) SetReq(val *GetRequest) {
+	p.Req = val
+}
+
+func (p *CommentServiceGetArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CommentServiceGetArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CommentServiceGetArgs(%+v)", *p)
+}
+
+var fieldIDToName_CommentServiceGetArgs = map[int16]string{
+	1: "req",
+}
+
+type CommentServiceGetResult struct {
+	Success *GetResponse `thrift:"success,0,optional" frugal:"0,optional,GetResponse" json:"success,omitempty"`
+}
+
+func NewCommentServiceGetResult() *CommentServiceGetResult {
+	return &CommentServiceGetResult{}
+}
+
+func (p *CommentServiceGetResult) InitDefault() {
+}
+
+var CommentServiceGetResult_Success_DEFAULT *GetResponse
+
+func (p *CommentServiceGetResult) GetSuccess() (v *GetResponse) {
+	if !p.IsSetSuccess() {
+		return CommentServiceGetResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *CommentServiceGetResult) SetSuccess(x interface{}) {
+	p.Success = x.(*GetResponse)
+}
+
+func (p *CommentServiceGetResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CommentServiceGetResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CommentServiceGetResult(%+v)", *p)
+}
+
+var fieldIDToName_CommentServiceGetResult = map[int16]string{
+	0: "success",
+}
+
+type CommentServiceScanArgs struct {
+	Req *ScanRequest `thrift:"req,1" frugal:"1,default,ScanRequest" json:"req"`
+}
+
+func NewCommentServiceScanArgs() *CommentServiceScanArgs {
+	return &CommentServiceScanArgs{}
+}
+
+func (p *CommentServiceScanArgs) InitDefault() {
+}
+
+var CommentServiceScanArgs_Req_DEFAULT *ScanRequest
+
+func (p *CommentServiceScanArgs) GetReq() (v *ScanRequest) {
+	if !p.IsSetReq() {
+		return CommentServiceScanArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CommentServiceScanArgs) SetReq(val *ScanRequest) {
+	p.Req = val
+}
+
+func (p *CommentServiceScanArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CommentServiceScanArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CommentServiceScanArgs(%+v)", *p)
+}
+
+var fieldIDToName_CommentServiceScanArgs = map[int16]string{
+	1: "req",
+}
+
+type CommentServiceScanResult struct {
+	Success *ScanResponse `thrift:"success,0,optional" frugal:"0,optional,ScanResponse" json:"success,omitempty"`
+}
+
+func NewCommentServiceScanResult() *CommentServiceScanResult {
+	return &CommentServiceScanResult{}
+}
+
+func (p *CommentServiceScanResult) InitDefault() {
+}
+
+var CommentServiceScanResult_Success_DEFAULT *ScanResponse
+
+func (p *CommentServiceScanResult) GetSuccess() (v *ScanResponse) {
+	if !p.IsSetSuccess() {
+		return CommentServiceScanResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *CommentServiceScanResult) SetSuccess(x interface{}) {
+	p.Success = x.(*ScanResponse)
+}
+
+func (p *CommentServiceScanResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CommentServiceScanResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CommentServiceScanResult(%+v)", *p)
+}
+
+var fieldIDToName_CommentServiceScanResult = map[int16]string{
+	0: "success",
+}
+
 type CommentAdminService interface {
 	Search(ctx context.Context, req *SearchRequest) (r *SearchResponse, err error)
 
 	Review(ctx context.Context, req *ReviewRequest) (r *ReviewResponse, err error)
+
+	Detail(ctx context.Context, req *DetailRequest) (r *DetailResponse, err error)
+
+	Audit(ctx context.Context, req *AuditRequest) (r *AuditResponse, err error)
 }
 
 type CommentAdminServiceSearchArgs struct {
@@ -1571,5 +2281,157 @@ func (p *CommentAdminServiceReviewResult) String() string {
 }
 
 var fieldIDToName_CommentAdminServiceReviewResult = map[int16]string{
+	0: "success",
+}
+
+type CommentAdminServiceDetailArgs struct {
+	Req *DetailRequest `thrift:"req,1" frugal:"1,default,DetailRequest" json:"req"`
+}
+
+func NewCommentAdminServiceDetailArgs() *CommentAdminServiceDetailArgs {
+	return &CommentAdminServiceDetailArgs{}
+}
+
+func (p *CommentAdminServiceDetailArgs) InitDefault() {
+}
+
+var CommentAdminServiceDetailArgs_Req_DEFAULT *DetailRequest
+
+func (p *CommentAdminServiceDetailArgs) GetReq() (v *DetailRequest) {
+	if !p.IsSetReq() {
+		return CommentAdminServiceDetailArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CommentAdminServiceDetailArgs) SetReq(val *DetailRequest) {
+	p.Req = val
+}
+
+func (p *CommentAdminServiceDetailArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CommentAdminServiceDetailArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CommentAdminServiceDetailArgs(%+v)", *p)
+}
+
+var fieldIDToName_CommentAdminServiceDetailArgs = map[int16]string{
+	1: "req",
+}
+
+type CommentAdminServiceDetailResult struct {
+	Success *DetailResponse `thrift:"success,0,optional" frugal:"0,optional,DetailResponse" json:"success,omitempty"`
+}
+
+func NewCommentAdminServiceDetailResult() *CommentAdminServiceDetailResult {
+	return &CommentAdminServiceDetailResult{}
+}
+
+func (p *CommentAdminServiceDetailResult) InitDefault() {
+}
+
+var CommentAdminServiceDetailResult_Success_DEFAULT *DetailResponse
+
+func (p *CommentAdminServiceDetailResult) GetSuccess() (v *DetailResponse) {
+	if !p.IsSetSuccess() {
+		return CommentAdminServiceDetailResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *CommentAdminServiceDetailResult) SetSuccess(x interface{}) {
+	p.Success = x.(*DetailResponse)
+}
+
+func (p *CommentAdminServiceDetailResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CommentAdminServiceDetailResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CommentAdminServiceDetailResult(%+v)", *p)
+}
+
+var fieldIDToName_CommentAdminServiceDetailResult = map[int16]string{
+	0: "success",
+}
+
+type CommentAdminServiceAuditArgs struct {
+	Req *AuditRequest `thrift:"req,1" frugal:"1,default,AuditRequest" json:"req"`
+}
+
+func NewCommentAdminServiceAuditArgs() *CommentAdminServiceAuditArgs {
+	return &CommentAdminServiceAuditArgs{}
+}
+
+func (p *CommentAdminServiceAuditArgs) InitDefault() {
+}
+
+var CommentAdminServiceAuditArgs_Req_DEFAULT *AuditRequest
+
+func (p *CommentAdminServiceAuditArgs) GetReq() (v *AuditRequest) {
+	if !p.IsSetReq() {
+		return CommentAdminServiceAuditArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CommentAdminServiceAuditArgs) SetReq(val *AuditRequest) {
+	p.Req = val
+}
+
+func (p *CommentAdminServiceAuditArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CommentAdminServiceAuditArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CommentAdminServiceAuditArgs(%+v)", *p)
+}
+
+var fieldIDToName_CommentAdminServiceAuditArgs = map[int16]string{
+	1: "req",
+}
+
+type CommentAdminServiceAuditResult struct {
+	Success *AuditResponse `thrift:"success,0,optional" frugal:"0,optional,AuditResponse" json:"success,omitempty"`
+}
+
+func NewCommentAdminServiceAuditResult() *CommentAdminServiceAuditResult {
+	return &CommentAdminServiceAuditResult{}
+}
+
+func (p *CommentAdminServiceAuditResult) InitDefault() {
+}
+
+var CommentAdminServiceAuditResult_Success_DEFAULT *AuditResponse
+
+func (p *CommentAdminServiceAuditResult) GetSuccess() (v *AuditResponse) {
+	if !p.IsSetSuccess() {
+		return CommentAdminServiceAuditResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *CommentAdminServiceAuditResult) SetSuccess(x interface{}) {
+	p.Success = x.(*AuditResponse)
+}
+
+func (p *CommentAdminServiceAuditResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CommentAdminServiceAuditResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CommentAdminServiceAuditResult(%+v)", *p)
+}
+
+var fieldIDToName_CommentAdminServiceAuditResult = map[int16]string{
 	0: "success",
 }

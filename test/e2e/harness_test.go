@@ -1,9 +1,14 @@
 // Package e2e drives a whole mdouyin server over HTTP only, the way the app does.
 //
 // By default TestMain starts every role in this process on a free loopback port
-// with a fresh data directory. With MDOUYIN_E2E_URL set it targets that server
-// instead (a cluster, say); MDOUYIN_JWT_SECRET must then be the server's secret, for
-// the scenarios that forge tokens.
+// with a fresh data directory, on the embedded stores (SQLite, in-process caches,
+// an embedded NATS server). With MDOUYIN_E2E_STORES=external that server runs on
+// the real ones instead: a fresh MySQL/MariaDB database made from
+// MDOUYIN_TEST_MYSQL_DSN (dropped afterwards), Redis at MDOUYIN_TEST_REDIS_ADDR and
+// NATS at MDOUYIN_TEST_NATS_URL; a missing variable fails the run. With
+// MDOUYIN_E2E_URL set it targets that server instead (a cluster, say);
+// MDOUYIN_JWT_SECRET must then be the server's secret, for the scenarios that forge
+// tokens.
 package e2e
 
 import (
@@ -23,7 +28,9 @@ import (
 
 	"github.com/mdouyin/mdouyin/internal/app"
 	"github.com/mdouyin/mdouyin/internal/config"
+	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/platform/obs"
+	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 )
 
 var (
@@ -36,7 +43,7 @@ func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
 }
 
-func runMain(m *testing.M) int {
+func runMain(m *testing.M) (code int) {
 	if u := os.Getenv("MDOUYIN_E2E_URL"); u != "" {
 		baseURL = strings.TrimRight(u, "/")
 		jwtSecret = os.Getenv("MDOUYIN_JWT_SECRET")
@@ -56,6 +63,26 @@ func runMain(m *testing.M) int {
 		"MDOUYIN_RATE_LIMITS":            "off",
 		"MDOUYIN_PASSWORD_MEMORY_KIB":    "8192",
 		"MDOUYIN_PASSWORD_MAX_IN_FLIGHT": "4",
+		"MDOUYIN_SENSITIVE_WORDS":        heldWord,
+		"MDOUYIN_ADMIN_PASSWORD":         e2eAdminPassword,
+	}
+	switch stores := os.Getenv(storesVar); stores {
+	case "", "embedded":
+	case "external":
+		drop, err := externalStores(env)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
+		defer func() {
+			if err := drop(); err != nil {
+				fmt.Fprintln(os.Stderr, "e2e:", err)
+				code = 1
+			}
+		}()
+	default:
+		fmt.Fprintf(os.Stderr, "e2e: %s=%q: want embedded or external\n", storesVar, stores)
+		return 1
 	}
 	cfg, err := config.Load("", func(k string) string { return env[k] })
 	if err != nil {
@@ -90,7 +117,7 @@ func runMain(m *testing.M) int {
 		cancel()
 		return 1
 	}
-	code := m.Run()
+	code = m.Run()
 	// Hertz waits for keep-alive connections during a graceful shutdown; close ours.
 	client.CloseIdleConnections()
 	cancel()
@@ -99,6 +126,62 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	return code
+}
+
+// storesVar selects the stores of the server started in this process.
+const storesVar = "MDOUYIN_E2E_STORES"
+
+// e2eRedisDB is the Redis database the external mode uses. The server's cache
+// key prefix is fixed ("mdouyin:") and not configurable, so a database of its own
+// keeps this suite's keys apart from other test packages' (the cache tests use
+// database 0 under prefixes of their own). Runs do not clean it: every key the
+// server writes is named by ids, which differ from run to run, and expires.
+const e2eRedisDB = "13"
+
+// externalStores points env at MySQL, Redis and NATS from the MDOUYIN_TEST_*
+// variables, all of which must be set: a run that asked for the real stores must
+// not pass without them. The MySQL database is new (the server creates it on
+// first use); drop removes it once the server has stopped.
+//
+// The NATS streams and durable consumers have fixed names (VIDEO, RELATION, ...,
+// video-feed-fanout, ...), so they are shared with every other server on that
+// NATS: the suite must not run beside another whole server using the same NATS
+// (internal/app's cluster test is one), or that server's consumers would take
+// some of this one's events. `make unit` runs it alone, after the other packages.
+func externalStores(env map[string]string) (drop func() error, err error) {
+	var missing []string
+	get := func(name string) string {
+		v := os.Getenv(name)
+		if v == "" {
+			missing = append(missing, name)
+		}
+		return v
+	}
+	dsn, redis, nats := get(testenv.MySQLVar), get(testenv.RedisVar), get(testenv.NATSVar)
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%s=external needs %s", storesVar, strings.Join(missing, ", "))
+	}
+	if !strings.HasSuffix(dsn, "/") {
+		return nil, fmt.Errorf("%s=%q must name no database (end in /): the suite makes its own", testenv.MySQLVar, dsn)
+	}
+	name := fmt.Sprintf("mdouyin_e2e_%d", time.Now().UnixNano())
+	env["MDOUYIN_DB_DRIVER"], env["MDOUYIN_DB_DSN"] = "mysql", dsn+name
+	env["MDOUYIN_CACHE_DRIVER"], env["MDOUYIN_REDIS_ADDR"], env["MDOUYIN_REDIS_DB"] = "redis", redis, e2eRedisDB
+	env["MDOUYIN_EVENTS_DRIVER"], env["MDOUYIN_NATS_URL"] = "nats", nats
+	fmt.Fprintf(os.Stderr, "e2e: external stores: MySQL database %s, Redis %s db %s, NATS %s\n", name, redis, e2eRedisDB, nats)
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		d, err := db.Open(ctx, db.Options{Driver: db.MySQL, DSN: dsn + name})
+		if err != nil {
+			return fmt.Errorf("drop database %s: %w", name, err)
+		}
+		defer d.Close()
+		if _, err := d.ExecContext(ctx, "DROP DATABASE "+name); err != nil {
+			return fmt.Errorf("drop database %s: %w", name, err)
+		}
+		return nil
+	}, nil
 }
 
 func waitHealthy() error {

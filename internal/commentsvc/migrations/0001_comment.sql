@@ -50,8 +50,10 @@ CREATE UNIQUE INDEX comment_index_floor ON comment_index (video_id, root_id, flo
 CREATE INDEX comment_index_by_floor ON comment_index (video_id, root_id, state, floor);
 -- Pages in hot order.
 CREATE INDEX comment_index_by_hot ON comment_index (video_id, root_id, state, hot, id);
--- A viewer's own comments on a video (held ones, and ones too new for the caches).
-CREATE INDEX comment_index_by_author ON comment_index (video_id, user_id, created_at);
+-- A viewer's own comments in a thread of a video (held ones, and ones too new for
+-- the caches): looked up on every logged-in list request, so the index holds every
+-- column the lookup filters on and reads only the rows it returns.
+CREATE INDEX comment_index_by_author ON comment_index (video_id, user_id, root_id, state, created_at);
 -- Moderation: a user's comments, newest first; the review queue.
 CREATE INDEX comment_index_by_user ON comment_index (user_id, created_at);
 CREATE INDEX comment_index_by_state ON comment_index (state, created_at);

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -161,7 +162,7 @@ func (b *Bus) EnsureStream(ctx context.Context, spec StreamSpec) error {
 	if spec.Name == "" || len(spec.Subjects) == 0 {
 		return errors.New("mq: a stream needs a name and at least one subject")
 	}
-	_, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	want := jetstream.StreamConfig{
 		Name:       spec.Name,
 		Subjects:   spec.Subjects,
 		Storage:    jetstream.FileStorage,
@@ -169,11 +170,26 @@ func (b *Bus) EnsureStream(ctx context.Context, spec StreamSpec) error {
 		MaxAge:     spec.MaxAge,
 		Duplicates: spec.Duplicates,
 		Replicas:   max(spec.Replicas, 1),
-	})
+	}
+	// A stream that already has this configuration is left alone: several
+	// workers of a process ensure the same stream at start-up, and an update
+	// racing a consumer's creation trips a data race inside nats-server 2.15.
+	if st, err := b.js.Stream(ctx, spec.Name); err == nil && sameStream(st.CachedInfo().Config, want) {
+		return nil
+	}
+	_, err := b.js.CreateOrUpdateStream(ctx, want)
 	if err != nil {
 		return fmt.Errorf("mq: ensure stream %s: %w", spec.Name, err)
 	}
 	return nil
+}
+
+// sameStream reports whether a stream's configuration has what EnsureStream asks
+// for. Zero durations in want mean the server's defaults, which it fills in.
+func sameStream(have, want jetstream.StreamConfig) bool {
+	return slices.Equal(have.Subjects, want.Subjects) && have.Storage == want.Storage &&
+		have.Retention == want.Retention && have.MaxAge == want.MaxAge && have.Replicas == want.Replicas &&
+		(want.Duplicates == 0 || have.Duplicates == want.Duplicates)
 }
 
 // DeleteStream removes a stream and everything in it. Deleting a missing

@@ -13,6 +13,8 @@ import (
 type Client interface {
 	Search(ctx context.Context, req *comment.SearchRequest, callOptions ...callopt.Option) (r *comment.SearchResponse, err error)
 	Review(ctx context.Context, req *comment.ReviewRequest, callOptions ...callopt.Option) (r *comment.ReviewResponse, err error)
+	Detail(ctx context.Context, req *comment.DetailRequest, callOptions ...callopt.Option) (r *comment.DetailResponse, err error)
+	Audit(ctx context.Context, req *comment.AuditRequest, callOptions ...callopt.Option) (r *comment.AuditResponse, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -52,4 +54,14 @@ func (p *kCommentAdminServiceClient) Search(ctx context.Context, req *comment.Se
 func (p *kCommentAdminServiceClient) Review(ctx context.Context, req *comment.ReviewRequest, callOptions ...callopt.Option) (r *comment.ReviewResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.Review(ctx, req)
+}
+
+func (p *kCommentAdminServiceClient) Detail(ctx context.Context, req *comment.DetailRequest, callOptions ...callopt.Option) (r *comment.DetailResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.Detail(ctx, req)
+}
+
+func (p *kCommentAdminServiceClient) Audit(ctx context.Context, req *comment.AuditRequest, callOptions ...callopt.Option) (r *comment.AuditResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.Audit(ctx, req)
 }

@@ -27,6 +27,20 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"Detail": kitex.NewMethodInfo(
+		detailHandler,
+		newCommentAdminServiceDetailArgs,
+		newCommentAdminServiceDetailResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"Audit": kitex.NewMethodInfo(
+		auditHandler,
+		newCommentAdminServiceAuditArgs,
+		newCommentAdminServiceAuditResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -129,6 +143,42 @@ func newCommentAdminServiceReviewResult() interface{} {
 	return comment.NewCommentAdminServiceReviewResult()
 }
 
+func detailHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*comment.CommentAdminServiceDetailArgs)
+	realResult := result.(*comment.CommentAdminServiceDetailResult)
+	success, err := handler.(comment.CommentAdminService).Detail(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newCommentAdminServiceDetailArgs() interface{} {
+	return comment.NewCommentAdminServiceDetailArgs()
+}
+
+func newCommentAdminServiceDetailResult() interface{} {
+	return comment.NewCommentAdminServiceDetailResult()
+}
+
+func auditHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*comment.CommentAdminServiceAuditArgs)
+	realResult := result.(*comment.CommentAdminServiceAuditResult)
+	success, err := handler.(comment.CommentAdminService).Audit(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newCommentAdminServiceAuditArgs() interface{} {
+	return comment.NewCommentAdminServiceAuditArgs()
+}
+
+func newCommentAdminServiceAuditResult() interface{} {
+	return comment.NewCommentAdminServiceAuditResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -154,6 +204,26 @@ func (p *kClient) Review(ctx context.Context, req *comment.ReviewRequest) (r *co
 	_args.Req = req
 	var _result comment.CommentAdminServiceReviewResult
 	if err = p.c.Call(ctx, "Review", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) Detail(ctx context.Context, req *comment.DetailRequest) (r *comment.DetailResponse, err error) {
+	var _args comment.CommentAdminServiceDetailArgs
+	_args.Req = req
+	var _result comment.CommentAdminServiceDetailResult
+	if err = p.c.Call(ctx, "Detail", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) Audit(ctx context.Context, req *comment.AuditRequest) (r *comment.AuditResponse, err error) {
+	var _args comment.CommentAdminServiceAuditArgs
+	_args.Req = req
+	var _result comment.CommentAdminServiceAuditResult
+	if err = p.c.Call(ctx, "Audit", &_args, &_result); err != nil {
 		return
 	}
 	return _result.GetSuccess(), nil

@@ -17,6 +17,9 @@ type Client interface {
 	Like(ctx context.Context, req *comment.LikeRequest, callOptions ...callopt.Option) (r *comment.LikeResponse, err error)
 	Pin(ctx context.Context, req *comment.PinRequest, callOptions ...callopt.Option) (r *comment.PinResponse, err error)
 	VideoCounts(ctx context.Context, req *comment.VideoCountsRequest, callOptions ...callopt.Option) (r *comment.VideoCountsResponse, err error)
+	Moderate(ctx context.Context, req *comment.ModerateRequest, callOptions ...callopt.Option) (r *comment.ModerateResponse, err error)
+	Get(ctx context.Context, req *comment.GetRequest, callOptions ...callopt.Option) (r *comment.GetResponse, err error)
+	Scan(ctx context.Context, req *comment.ScanRequest, callOptions ...callopt.Option) (r *comment.ScanResponse, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -76,4 +79,19 @@ func (p *kCommentServiceClient) Pin(ctx context.Context, req *comment.PinRequest
 func (p *kCommentServiceClient) VideoCounts(ctx context.Context, req *comment.VideoCountsRequest, callOptions ...callopt.Option) (r *comment.VideoCountsResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.VideoCounts(ctx, req)
+}
+
+func (p *kCommentServiceClient) Moderate(ctx context.Context, req *comment.ModerateRequest, callOptions ...callopt.Option) (r *comment.ModerateResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.Moderate(ctx, req)
+}
+
+func (p *kCommentServiceClient) Get(ctx context.Context, req *comment.GetRequest, callOptions ...callopt.Option) (r *comment.GetResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.Get(ctx, req)
+}
+
+func (p *kCommentServiceClient) Scan(ctx context.Context, req *comment.ScanRequest, callOptions ...callopt.Option) (r *comment.ScanResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.Scan(ctx, req)
 }

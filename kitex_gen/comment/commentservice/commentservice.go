@@ -55,6 +55,27 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"Moderate": kitex.NewMethodInfo(
+		moderateHandler,
+		newCommentServiceModerateArgs,
+		newCommentServiceModerateResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"Get": kitex.NewMethodInfo(
+		getHandler,
+		newCommentServiceGetArgs,
+		newCommentServiceGetResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"Scan": kitex.NewMethodInfo(
+		scanHandler,
+		newCommentServiceScanArgs,
+		newCommentServiceScanResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -229,6 +250,60 @@ func newCommentServiceVideoCountsResult() interface{} {
 	return comment.NewCommentServiceVideoCountsResult()
 }
 
+func moderateHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*comment.CommentServiceModerateArgs)
+	realResult := result.(*comment.CommentServiceModerateResult)
+	success, err := handler.(comment.CommentService).Moderate(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newCommentServiceModerateArgs() interface{} {
+	return comment.NewCommentServiceModerateArgs()
+}
+
+func newCommentServiceModerateResult() interface{} {
+	return comment.NewCommentServiceModerateResult()
+}
+
+func getHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*comment.CommentServiceGetArgs)
+	realResult := result.(*comment.CommentServiceGetResult)
+	success, err := handler.(comment.CommentService).Get(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newCommentServiceGetArgs() interface{} {
+	return comment.NewCommentServiceGetArgs()
+}
+
+func newCommentServiceGetResult() interface{} {
+	return comment.NewCommentServiceGetResult()
+}
+
+func scanHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*comment.CommentServiceScanArgs)
+	realResult := result.(*comment.CommentServiceScanResult)
+	success, err := handler.(comment.CommentService).Scan(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newCommentServiceScanArgs() interface{} {
+	return comment.NewCommentServiceScanArgs()
+}
+
+func newCommentServiceScanResult() interface{} {
+	return comment.NewCommentServiceScanResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -294,6 +369,36 @@ func (p *kClient) VideoCounts(ctx context.Context, req *comment.VideoCountsReque
 	_args.Req = req
 	var _result comment.CommentServiceVideoCountsResult
 	if err = p.c.Call(ctx, "VideoCounts", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) Moderate(ctx context.Context, req *comment.ModerateRequest) (r *comment.ModerateResponse, err error) {
+	var _args comment.CommentServiceModerateArgs
+	_args.Req = req
+	var _result comment.CommentServiceModerateResult
+	if err = p.c.Call(ctx, "Moderate", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) Get(ctx context.Context, req *comment.GetRequest) (r *comment.GetResponse, err error) {
+	var _args comment.CommentServiceGetArgs
+	_args.Req = req
+	var _result comment.CommentServiceGetResult
+	if err = p.c.Call(ctx, "Get", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) Scan(ctx context.Context, req *comment.ScanRequest) (r *comment.ScanResponse, err error) {
+	var _args comment.CommentServiceScanArgs
+	_args.Req = req
+	var _result comment.CommentServiceScanResult
+	if err = p.c.Call(ctx, "Scan", &_args, &_result); err != nil {
 		return
 	}
 	return _result.GetSuccess(), nil
