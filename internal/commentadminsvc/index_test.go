@@ -755,6 +755,30 @@ func TestIndexOpenBroken(t *testing.T) {
 		defer x.Close()
 		wantUnusable(t, dir) // waits out the lock timeout
 	})
+	t.Run("removed and rebuilt", func(t *testing.T) {
+		dir := build(t)
+		os.WriteFile(filepath.Join(dir, "store", "root.bolt"), []byte("garbage"), 0o600)
+		os.WriteFile(filepath.Join(dir, "replica"), []byte("name\n"), 0o600)
+		wantUnusable(t, dir)
+		if err := RemoveIndex(dir); err != nil {
+			t.Fatal(err)
+		}
+		x, err := OpenIndex(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Close()
+		if n, err := x.Count(); err != nil || n != 0 {
+			t.Fatalf("rebuilt index holds %d (%v)", n, err)
+		}
+		upsert(t, x, Doc{ID: 1, Content: "重建", CreateTime: 1})
+		if got := matchIDs(t, x, Query{Q: "重建"}); !slices.Equal(got, []int64{1}) {
+			t.Fatalf("got %v", got)
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "replica")); err != nil || string(b) != "name\n" {
+			t.Fatalf("other files not kept: %q %v", b, err)
+		}
+	})
 	t.Run("fresh dir with other files", func(t *testing.T) {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "replica"), []byte("name\n"), 0o600)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/mdouyin/mdouyin/internal/commentsvc"
 	"github.com/mdouyin/mdouyin/internal/platform/mq"
@@ -38,73 +39,167 @@ func ReplicaName(dir string) (string, error) {
 	return name, os.Rename(tmp, path)
 }
 
+// Indexing in batches: each write to the index waits for the disk (a few ms), so
+// events are applied in batches of up to maxBatch, gathered for at most
+// batchWindow, and acknowledged once their batch is on disk. Up to maxBatch
+// events are delivered at once; their order does not matter, because a
+// document only ever moves to a higher version.
+const (
+	maxBatch    = 512
+	batchWindow = 20 * time.Millisecond
+)
+
+// indexOp is one event waiting for its batch.
+type indexOp struct {
+	e    commentsvc.Event
+	done chan error
+}
+
 // RunIndexer applies the comment role's change events to the index until ctx
-// ends, through the durable consumer named durable. Events are applied one at a
-// time in stream order; each is idempotent by the comment's version.
+// ends, through the durable consumer named durable.
 func (s *Service) RunIndexer(ctx context.Context, bus *mq.Bus, durable string) error {
 	if err := commentsvc.EnsureStreams(ctx, bus); err != nil {
 		return err
 	}
-	sub, err := bus.Consume(ctx, mq.ConsumerSpec{Stream: commentsvc.EventsStream, Durable: durable}, s.handleEvent)
+	ops := make(chan indexOp)
+	loopDone := make(chan struct{})
+	go func() {
+		defer close(loopDone)
+		s.indexLoop(ctx, ops)
+	}()
+	sub, err := bus.Consume(ctx, mq.ConsumerSpec{Stream: commentsvc.EventsStream, Durable: durable, Concurrency: maxBatch},
+		func(ctx context.Context, m mq.Msg) error {
+			var e commentsvc.Event
+			if err := json.Unmarshal(m.Data, &e); err != nil {
+				s.log.ErrorContext(ctx, "dropping a malformed comment event", "seq", m.StreamSeq, "err", err)
+				return nil
+			}
+			op := indexOp{e: e, done: make(chan error, 1)}
+			select {
+			case ops <- op:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case err := <-op.done:
+				return err
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
 	if err != nil {
 		return err
 	}
-	defer sub.Stop()
 	<-ctx.Done()
+	sub.Stop()
+	<-loopDone
 	return nil
 }
 
-func (s *Service) handleEvent(ctx context.Context, m mq.Msg) error {
-	var e commentsvc.Event
-	if err := json.Unmarshal(m.Data, &e); err != nil {
-		s.log.ErrorContext(ctx, "dropping a malformed comment event", "seq", m.StreamSeq, "err", err)
-		return nil
-	}
-	return s.apply(ctx, e)
-}
-
-// apply indexes one event: the comment's state after the change, joined with the
-// commenter's name. Like and count events carry no text, so they patch the
-// indexed document; one the index has never seen is read whole from the comment
-// role.
-func (s *Service) apply(ctx context.Context, e commentsvc.Event) error {
-	switch e.Kind {
-	case commentsvc.EventCreated, commentsvc.EventState:
-		names, err := s.userNames(ctx, []int64{e.UserID})
-		if err != nil {
-			return err
+// indexLoop gathers events into batches and writes each batch at once.
+func (s *Service) indexLoop(ctx context.Context, ops <-chan indexOp) {
+	for {
+		var batch []indexOp
+		select {
+		case op := <-ops:
+			batch = append(batch, op)
+		case <-ctx.Done():
+			return
 		}
-		return s.index.Upsert(Doc{ID: e.ID, VideoID: e.VideoID, UserID: e.UserID, UserName: names[e.UserID], Content: e.Content,
-			State: e.State, RootID: e.RootID, ParentID: e.ParentID, Floor: e.Floor, LikeCount: e.LikeCount,
-			ReplyCount: e.ReplyCount, CreateTime: e.CreatedAt, Version: e.Version})
-	case commentsvc.EventLike, commentsvc.EventCounts:
-		found, err := s.index.Patch(e.ID, e.Version, func(d *Doc) {
-			d.LikeCount, d.State, d.ReplyCount, d.Version = e.LikeCount, e.State, e.ReplyCount, e.Version
-		})
-		if err != nil || found {
-			return err
+		timer := time.NewTimer(batchWindow)
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case op := <-ops:
+				batch = append(batch, op)
+			case <-timer.C:
+				break gather
+			case <-ctx.Done():
+				break gather
+			}
 		}
-		return s.indexFresh(ctx, e.ID)
-	default:
-		return nil // pins change no document
+		timer.Stop()
+		err := s.applyBatch(ctx, batch)
+		for _, op := range batch {
+			op.done <- err
+		}
 	}
 }
 
-// indexFresh reads one comment from the comment role and indexes it.
-func (s *Service) indexFresh(ctx context.Context, id int64) error {
-	got, err := s.comments.Get(ctx, &comment.GetRequest{CommentIds: []int64{id}})
+// applyBatch indexes a batch of events as one write: each comment's state
+// after its newest event, joined with the commenter's name. Like and count
+// events carry no text: they update the copy in this batch or in the index, and
+// one the index has never seen is read whole from the comment role.
+func (s *Service) applyBatch(ctx context.Context, batch []indexOp) error {
+	docs := map[int64]Doc{}
+	var users []int64
+	for _, op := range batch {
+		users = append(users, op.e.UserID)
+	}
+	names, err := s.userNames(ctx, users)
 	if err != nil {
 		return err
+	}
+	for _, op := range batch {
+		e := op.e
+		if cur, ok := docs[e.ID]; ok && cur.Version >= e.Version {
+			continue
+		}
+		switch e.Kind {
+		case commentsvc.EventCreated, commentsvc.EventState:
+			docs[e.ID] = Doc{ID: e.ID, VideoID: e.VideoID, UserID: e.UserID, UserName: names[e.UserID], Content: e.Content,
+				State: e.State, RootID: e.RootID, ParentID: e.ParentID, Floor: e.Floor, LikeCount: e.LikeCount,
+				ReplyCount: e.ReplyCount, CreateTime: e.CreatedAt, Version: e.Version}
+		case commentsvc.EventLike, commentsvc.EventCounts:
+			base, ok := docs[e.ID]
+			if !ok {
+				if base, ok, err = s.index.Get(e.ID); err != nil {
+					return err
+				}
+			}
+			if !ok {
+				fresh, err := s.freshDoc(ctx, e.ID)
+				if err != nil {
+					return err
+				}
+				if fresh != nil {
+					docs[e.ID] = *fresh
+				}
+				continue
+			}
+			if base.Version >= e.Version {
+				continue
+			}
+			base.LikeCount, base.ReplyCount, base.State, base.Version = e.LikeCount, e.ReplyCount, e.State, e.Version
+			docs[e.ID] = base
+		}
+		// Pins change no document.
+	}
+	if len(docs) == 0 {
+		return nil
+	}
+	out := make([]Doc, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, d)
+	}
+	return s.index.Upsert(out...)
+}
+
+// freshDoc reads one comment from the comment role; nil if it is unknown.
+func (s *Service) freshDoc(ctx context.Context, id int64) (*Doc, error) {
+	got, err := s.comments.Get(ctx, &comment.GetRequest{CommentIds: []int64{id}})
+	if err != nil {
+		return nil, err
 	}
 	c := got.GetComments()[id]
 	if c == nil {
-		return nil
+		return nil, nil
 	}
 	docs, err := s.docs(ctx, []*comment.Comment{c})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.index.Upsert(docs...)
+	return &docs[0], nil
 }
 
 // docs joins comments with their commenters' names.

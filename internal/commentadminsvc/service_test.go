@@ -120,6 +120,7 @@ func TestCommentAdminService(t *testing.T) {
 				t.Run("detail shows the whole thread", f.testDetail)
 				t.Run("bad input", f.testBadInput)
 				t.Run("reindex rebuilds from the comment role", f.testReindex)
+				t.Run("a burst is indexed in batches", f.testBurst)
 			})
 		}
 	}
@@ -389,3 +390,28 @@ func (f *fixture) testReindex(t *testing.T) {
 type countProgress struct{ n int64 }
 
 func (p *countProgress) Add(n int64) { p.n += n }
+
+// testBurst publishes 300 comments from 30 writers at once and waits until every
+// one is searchable: events are indexed in batches, so a burst does not queue up
+// behind one disk write per event. It logs how long the last one took.
+func (f *fixture) testBurst(t *testing.T) {
+	vid, _ := f.video(t)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range 30 {
+		user := f.id(t)
+		wg.Go(func() {
+			for i := range 10 {
+				if _, err := f.comments.Publish(context.Background(), &comment.PublishRequest{UserId: user, VideoId: vid,
+					Content: fmt.Sprintf("突发 %d-%d", w, i)}); err != nil {
+					t.Errorf("publish: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	published := time.Since(start)
+	f.searchUntil(t, &comment.SearchRequest{VideoId: vid, Q: "突发"}, func(r *comment.SearchResponse) bool { return r.GetTotal() == 300 })
+	t.Logf("300 comments published in %v; all searchable %v after the first publish began", published.Round(time.Millisecond),
+		time.Since(start).Round(time.Millisecond))
+}
