@@ -19,6 +19,7 @@ import (
 	"github.com/mdouyin/mdouyin/internal/platform/blob"
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
+	"github.com/mdouyin/mdouyin/internal/platform/progress"
 	"github.com/mdouyin/mdouyin/internal/relationsvc"
 	"github.com/mdouyin/mdouyin/internal/seed"
 	"github.com/mdouyin/mdouyin/internal/usersvc"
@@ -128,8 +129,8 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	if err := os.MkdirAll(tmp, 0o750); err != nil {
 		return err
 	}
-	progress := seed.NewProgress(stderr, isTerminal(stderr))
-	res, err := seed.New(stores, seed.Deps{Hasher: hasher, IDs: ids, FFmpeg: cfg.Video.FFmpegPath, TempDir: tmp, Progress: progress}).Run(ctx, o)
+	bar := progress.New(stderr, isTerminal(stderr))
+	res, err := seed.New(stores, seed.Deps{Hasher: hasher, IDs: ids, FFmpeg: cfg.Video.FFmpegPath, TempDir: tmp, Progress: bar}).Run(ctx, o)
 	if err != nil {
 		if errors.Is(err, seed.ErrNotEmpty) {
 			return fmt.Errorf("%w (driver %s, data directory %s)", err, cfg.Database.Driver, cfg.DataDir)

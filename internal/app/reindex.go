@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/mdouyin/mdouyin/internal/commentadminsvc"
-	"github.com/mdouyin/mdouyin/internal/seed"
+	"github.com/mdouyin/mdouyin/internal/platform/progress"
 	"github.com/mdouyin/mdouyin/kitex_gen/comment"
 )
 
@@ -67,7 +67,7 @@ func Reindex(ctx context.Context, o Options, out io.Writer, tty bool) (int64, er
 		return 0, err
 	}
 	start := time.Now()
-	phase := seed.NewProgress(out, tty).Start("comments indexed", first.GetTotal())
+	phase := progress.New(out, tty).Start("comments indexed", first.GetTotal())
 	n, err := admin.Reindex(ctx, phase)
 	phase.Finish()
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/mdouyin/mdouyin/internal/password"
 	"github.com/mdouyin/mdouyin/internal/platform/blob"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
+	"github.com/mdouyin/mdouyin/internal/platform/progress"
 	"github.com/mdouyin/mdouyin/internal/relationsvc"
 	"github.com/mdouyin/mdouyin/internal/usersvc"
 	"github.com/mdouyin/mdouyin/internal/videosvc"
@@ -118,7 +119,7 @@ type Deps struct {
 	FFmpeg  string
 	TempDir string
 	// Progress shows each phase; nil shows nothing.
-	Progress *Progress
+	Progress *progress.Progress
 }
 
 // Author is a seeded user with a follower count the options fixed.
@@ -839,12 +840,12 @@ func (r *run) seedMessages(ctx context.Context) error {
 type batcher[T any] struct {
 	rows    []T
 	what    string
-	p       *Phase
+	p       *progress.Phase
 	written *int64
 	write   func(context.Context, []T) error
 }
 
-func newBatcher[T any](size int, what string, p *Phase, written *int64, write func(context.Context, []T) error) *batcher[T] {
+func newBatcher[T any](size int, what string, p *progress.Phase, written *int64, write func(context.Context, []T) error) *batcher[T] {
 	return &batcher[T]{rows: make([]T, 0, size), what: what, p: p, written: written, write: write}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/mdouyin/mdouyin/internal/platform/blob"
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
+	"github.com/mdouyin/mdouyin/internal/platform/progress"
 	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 	"github.com/mdouyin/mdouyin/internal/relationsvc"
 	"github.com/mdouyin/mdouyin/internal/seed"
@@ -150,16 +151,16 @@ func runSeed(t *testing.T, e *env, o seed.Options) seed.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var progress strings.Builder
+	var bar strings.Builder
 	s := seed.New(e.stores, seed.Deps{Hasher: cheapHasher(t), IDs: ids, FFmpeg: ffmpegPath(t), TempDir: t.TempDir(),
-		Progress: seed.NewProgress(&progress, false)})
+		Progress: progress.New(&bar, false)})
 	res, err := s.Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, phase := range []string{"users", "follows", "videos", "likes", "messages", "inboxes"} {
-		if !strings.Contains(progress.String(), phase+" ") {
-			t.Errorf("progress never showed %s:\n%s", phase, progress.String())
+		if !strings.Contains(bar.String(), phase+" ") {
+			t.Errorf("progress never showed %s:\n%s", phase, bar.String())
 		}
 	}
 	return res

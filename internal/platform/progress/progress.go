@@ -1,4 +1,6 @@
-package seed
+// Package progress draws progress bars for long command-line jobs (seeding a
+// dataset, rebuilding the search index).
+package progress
 
 import (
 	"fmt"
@@ -8,7 +10,7 @@ import (
 	"time"
 )
 
-// Progress reports how far each phase of a seed run is. On a terminal it redraws
+// Progress reports how far each phase of a long job is. On a terminal it redraws
 // one status line in place (the phases running at the same time side by side) and
 // leaves a line behind for each phase that ends; elsewhere (a log file, CI output,
 // which would fill with carriage returns) it prints a plain line at every tenth of
@@ -42,9 +44,9 @@ const redrawEvery = 100 * time.Millisecond
 // barWidth is the characters of one phase's bar.
 const barWidth = 20
 
-// NewProgress returns a Progress writing to w; tty says whether w is a terminal.
+// New returns a Progress writing to w; tty says whether w is a terminal.
 // A nil w, or a nil Progress, reports nothing.
-func NewProgress(w io.Writer, tty bool) *Progress {
+func New(w io.Writer, tty bool) *Progress {
 	return &Progress{w: w, tty: tty, now: time.Now}
 }
 

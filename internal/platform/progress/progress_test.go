@@ -1,4 +1,4 @@
-package seed
+package progress
 
 import (
 	"strings"
@@ -28,7 +28,7 @@ func (c *fakeClock) advance(d time.Duration) {
 func TestProgressPlainPrintsEveryTenth(t *testing.T) {
 	var out strings.Builder
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	p := NewProgress(&out, false)
+	p := New(&out, false)
 	p.now = clock.now
 	ph := p.Start("likes", 1000)
 	for range 100 {
@@ -56,7 +56,7 @@ func TestProgressPlainPrintsEveryTenth(t *testing.T) {
 func TestProgressTerminalRedrawsAtMostTenTimesASecond(t *testing.T) {
 	var out strings.Builder
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	p := NewProgress(&out, true)
+	p := New(&out, true)
 	p.now = clock.now
 	a := p.Start("follows", 1_000_000)
 	b := p.Start("likes", 1000)
@@ -91,7 +91,7 @@ func TestProgressNilAndNoWriter(t *testing.T) {
 	ph := p.Start("x", 1)
 	ph.Add(1)
 	ph.Finish()
-	q := NewProgress(nil, true)
+	q := New(nil, true)
 	ph = q.Start("x", 0)
 	ph.Add(5)
 	ph.Finish()
@@ -99,7 +99,7 @@ func TestProgressNilAndNoWriter(t *testing.T) {
 
 func TestProgressConcurrentPhases(t *testing.T) {
 	var out strings.Builder
-	p := NewProgress(&out, false)
+	p := New(&out, false)
 	var wg sync.WaitGroup
 	for _, name := range []string{"a", "b", "c"} {
 		wg.Go(func() {
