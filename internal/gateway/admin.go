@@ -36,15 +36,29 @@ const adminSubject = 1
 
 func (g *Gateway) adminRoutes() {
 	api := "/admin/api"
-	g.h.POST(api+"/login", g.adminLogin)
-	g.h.GET(api+"/comments", g.adminAuth, g.adminSearch)
-	g.h.GET(api+"/comments/:id", g.adminAuth, g.adminDetail)
-	g.h.POST(api+"/comments/:id/:action", g.adminAuth, g.adminReview)
-	g.h.GET(api+"/audit", g.adminAuth, g.adminAudit)
+	// Bodies are small JSON (login) or empty; the read and write classes bound
+	// the rest per client as on the app's routes.
+	body := g.adminBody(16 << 10)
+	read, write := g.adminLimited("read"), g.adminLimited("write")
+	g.h.POST(api+"/login", body, g.adminLogin)
+	g.h.GET(api+"/comments", read, body, g.adminAuth, g.adminSearch)
+	g.h.GET(api+"/comments/:id", read, body, g.adminAuth, g.adminDetail)
+	g.h.POST(api+"/comments/:id/:action", write, body, g.adminAuth, g.adminReview)
+	g.h.GET(api+"/audit", read, body, g.adminAuth, g.adminAudit)
 	g.h.GET("/admin", func(ctx context.Context, c *app.RequestContext) {
 		c.Redirect(consts.StatusMovedPermanently, []byte("/admin/"))
 	})
 	g.h.GET("/admin/*file", g.adminFile)
+}
+
+// adminLimited applies a route class's limit per client address, answering 429.
+func (g *Gateway) adminLimited(class string) app.HandlerFunc {
+	return func(ctx context.Context, c *app.RequestContext) {
+		if !g.allow(ctx, c, class, ratelimit.ClientKey(g.clientIP(c))) {
+			adminError(c, consts.StatusTooManyRequests, "too many requests; please slow down")
+			c.Abort()
+		}
+	}
 }
 
 // adminError writes {"error": msg} with an HTTP status.

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/cloudwego/hertz/pkg/app"
+	"github.com/cloudwego/hertz/pkg/protocol/consts"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
@@ -18,9 +19,34 @@ import (
 // whether it declares its length or arrives chunked. Parameters can then be read
 // from it as usual.
 func (g *Gateway) bufferBody(limit int64) app.HandlerFunc {
+	return g.limitBody(limit, func(ctx context.Context, c *app.RequestContext, err error) { g.fail(ctx, c, err, nil) })
+}
+
+// adminBody is bufferBody for the operations API, which answers with HTTP
+// statuses: 413 for a body over limit.
+func (g *Gateway) adminBody(limit int64) app.HandlerFunc {
+	return g.limitBody(limit, func(ctx context.Context, c *app.RequestContext, err error) {
+		status := consts.StatusBadRequest
+		if errs.CodeOf(err) == base.ErrCode_TooLarge {
+			status = consts.StatusRequestEntityTooLarge
+		}
+		e, _ := errs.From(err)
+		adminError(c, status, e.Msg)
+	})
+}
+
+// limitBody reads the body under limit and answers a refusal with refuse.
+func (g *Gateway) limitBody(limit int64, refuse func(ctx context.Context, c *app.RequestContext, err error)) app.HandlerFunc {
+	tooLarge := errs.Newf(base.ErrCode_TooLarge, "the request body is larger than %d bytes", limit)
+	stop := func(ctx context.Context, c *app.RequestContext, err error) {
+		refuse(ctx, c, err)
+		// The rest of the body is not read; the connection cannot carry another request.
+		c.SetConnectionClose()
+		c.Abort()
+	}
 	return func(ctx context.Context, c *app.RequestContext) {
 		if cl := int64(c.Request.Header.ContentLength()); cl > limit {
-			g.refuseBody(ctx, c, limit)
+			stop(ctx, c, tooLarge)
 			return
 		}
 		if !c.Request.IsBodyStream() {
@@ -28,22 +54,23 @@ func (g *Gateway) bufferBody(limit int64) app.HandlerFunc {
 		}
 		buf, err := io.ReadAll(io.LimitReader(c.Request.BodyStream(), limit+1))
 		if err != nil {
-			g.fail(ctx, c, errs.InvalidArgument("the request body could not be read"), nil)
-			c.SetConnectionClose()
-			c.Abort()
+			stop(ctx, c, errs.InvalidArgument("the request body could not be read"))
 			return
 		}
 		if int64(len(buf)) > limit {
-			g.refuseBody(ctx, c, limit)
+			stop(ctx, c, tooLarge)
 			return
 		}
 		c.Request.SetBody(buf)
 	}
 }
 
+
+
+// refuseBody answers an app route whose body is over limit and closes the
+// connection, whose unread rest cannot carry another request.
 func (g *Gateway) refuseBody(ctx context.Context, c *app.RequestContext, limit int64) {
 	g.fail(ctx, c, errs.Newf(base.ErrCode_TooLarge, "the request body is larger than %d bytes", limit), nil)
-	// The rest of the body is not read; the connection cannot carry another request.
 	c.SetConnectionClose()
 	c.Abort()
 }

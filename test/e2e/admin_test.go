@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -115,6 +116,11 @@ func TestAdminAuthentication(t *testing.T) {
 	}
 	if r := adminCall(t, http.MethodPost, "/admin/api/login", "", "not an object"); r.HTTP != http.StatusBadRequest {
 		t.Errorf("a malformed login body: %d %s", r.HTTP, r.Raw)
+	}
+	// A huge body is refused without being read.
+	huge := map[string]string{"username": "admin", "password": strings.Repeat("x", 1<<20)}
+	if r := adminCall(t, http.MethodPost, "/admin/api/login", "", huge); r.HTTP != http.StatusRequestEntityTooLarge || r.Body["error"] == "" {
+		t.Errorf("a 1 MiB login body: %d %.200s", r.HTTP, r.Raw)
 	}
 	user := register(t, uniqueName("adm"), "secret-1")
 	for _, tok := range []string{"", "garbage", user.Token, adminLogin(t) + "x"} {
