@@ -65,8 +65,6 @@ func (g *Gateway) limitBody(limit int64, refuse func(ctx context.Context, c *app
 	}
 }
 
-
-
 // refuseBody answers an app route whose body is over limit and closes the
 // connection, whose unread rest cannot carry another request.
 func (g *Gateway) refuseBody(ctx context.Context, c *app.RequestContext, limit int64) {
