@@ -1,6 +1,6 @@
 // Package blob stores media objects (videos, covers) under slash-separated
-// keys. Local keeps them on this machine's disk; an S3 implementation of the
-// same Store interface will serve clusters.
+// keys. Local keeps them on this machine's disk; S3 keeps them in any
+// S3-compatible object store, for clusters, and hands clients its own URLs.
 package blob
 
 import (
