@@ -96,7 +96,15 @@ func openPlatform(ctx context.Context, cfg config.Config, log *slog.Logger) (p *
 	}
 	p.closers = append(p.closers, p.bus.Close)
 
-	if p.blobs, err = blob.NewLocal(cfg.BlobDir()); err != nil {
+	switch cfg.Blob.Driver {
+	case "s3":
+		o := cfg.Blob.S3
+		p.blobs, err = blob.NewS3(ctx, blob.S3Options{Endpoint: o.Endpoint, AccessKey: o.AccessKey, SecretKey: o.SecretKey,
+			Bucket: o.Bucket, Region: o.Region, UseSSL: o.UseSSL, Prefix: o.Prefix, PublicBaseURL: o.PublicURL, Presign: o.Presign})
+	default:
+		p.blobs, err = blob.NewLocal(cfg.BlobDir())
+	}
+	if err != nil {
 		return nil, err
 	}
 	return p, nil

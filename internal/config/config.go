@@ -162,8 +162,24 @@ type Events struct {
 
 // Blob chooses media storage.
 type Blob struct {
-	Driver string `yaml:"driver" env:"BLOB_DRIVER"` // local
-	Dir    string `yaml:"dir" env:"BLOB_DIR"`       // default DataDir/blobs
+	Driver string `yaml:"driver" env:"BLOB_DRIVER"` // local or s3
+	Dir    string `yaml:"dir" env:"BLOB_DIR"`       // local: default DataDir/blobs
+	S3     S3     `yaml:"s3"`
+}
+
+// S3 locates an S3-compatible bucket for media. Clients fetch media from it
+// directly: from PublicURL when the bucket is public, otherwise through
+// presigned URLs valid for Presign.
+type S3 struct {
+	Endpoint  string        `yaml:"endpoint" env:"S3_ENDPOINT"` // host:port, no scheme
+	AccessKey string        `yaml:"access_key" env:"S3_ACCESS_KEY"`
+	SecretKey string        `yaml:"secret_key" env:"S3_SECRET_KEY"`
+	Bucket    string        `yaml:"bucket" env:"S3_BUCKET"`
+	Region    string        `yaml:"region" env:"S3_REGION"`
+	UseSSL    bool          `yaml:"use_ssl" env:"S3_USE_SSL"`
+	Prefix    string        `yaml:"prefix" env:"S3_PREFIX"`
+	PublicURL string        `yaml:"public_url" env:"S3_PUBLIC_URL"`
+	Presign   time.Duration `yaml:"presign" env:"S3_PRESIGN"`
 }
 
 // Default returns the configuration of `mdouyin` run with nothing set: every role
@@ -193,7 +209,7 @@ func Default() Config {
 		Database:  Database{Driver: "sqlite"},
 		Cache:     Cache{Driver: "local", LocalEntries: 100_000},
 		Events:    Events{Driver: "embedded"},
-		Blob:      Blob{Driver: "local"},
+		Blob:      Blob{Driver: "local", S3: S3{Presign: 24 * time.Hour}},
 	}
 }
 
@@ -439,8 +455,17 @@ func (c *Config) Validate(role string) error {
 	default:
 		bad("events.driver (MDOUYIN_EVENTS_DRIVER) %q is not embedded or nats", c.Events.Driver)
 	}
-	if c.Blob.Driver != "local" {
-		bad("blob.driver (MDOUYIN_BLOB_DRIVER) %q is not local", c.Blob.Driver)
+	switch c.Blob.Driver {
+	case "local":
+	case "s3":
+		if c.Blob.S3.Endpoint == "" || c.Blob.S3.Bucket == "" {
+			bad("blob.s3.endpoint and blob.s3.bucket (MDOUYIN_S3_ENDPOINT, MDOUYIN_S3_BUCKET) are required with the s3 driver")
+		}
+		if c.Blob.S3.Presign < time.Second || c.Blob.S3.Presign > 7*24*time.Hour {
+			bad("blob.s3.presign (MDOUYIN_S3_PRESIGN) must be 1s to 168h")
+		}
+	default:
+		bad("blob.driver (MDOUYIN_BLOB_DRIVER) %q is not local or s3", c.Blob.Driver)
 	}
 	if len(p) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(p, "\n  "))

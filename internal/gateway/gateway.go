@@ -292,9 +292,19 @@ func (g *Gateway) mediaURL(root, ref, fallback string) string {
 		return root + fallback
 	case strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://"):
 		return ref
-	default:
-		return root + "/media/" + ref
 	}
+	// An object store hands out its own URLs (public or presigned), so media
+	// does not pass through the gateway.
+	if u, ok := g.media.(blob.URLer); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if link, err := u.URL(ctx, ref); err == nil {
+			return link
+		} else {
+			g.log.Warn("no URL from the object store; serving the media through the gateway", "key", ref, "err", err)
+		}
+	}
+	return root + "/media/" + ref
 }
 
 // validHost accepts a Host header made of host-name and address characters only,
