@@ -24,6 +24,7 @@ import (
 	"github.com/mdouyin/mdouyin/internal/favoritesvc"
 	"github.com/mdouyin/mdouyin/internal/gateway"
 	"github.com/mdouyin/mdouyin/internal/messagesvc"
+	"github.com/mdouyin/mdouyin/internal/platform/discovery"
 	"github.com/mdouyin/mdouyin/internal/platform/rpc"
 	"github.com/mdouyin/mdouyin/internal/ratelimit"
 	"github.com/mdouyin/mdouyin/internal/relationsvc"
@@ -138,7 +139,13 @@ func Run(ctx context.Context, o Options) error {
 				return err
 			}
 		}
-		svr := kitexServer(egCtx, o.Role, ln, svcs)
+		var reg *discovery.Registry
+		if p.etcd != nil {
+			if reg, err = discovery.NewRegistry(p.etcd, discovery.RegistryOptions{Advertise: cfg.RPC.Advertise, Log: log}); err != nil {
+				return err
+			}
+		}
+		svr := kitexServer(egCtx, o.Role, ln, svcs, reg)
 		eg.Go(svr.Run)
 	}
 
@@ -218,7 +225,7 @@ func services(ctx context.Context, p *platform, tokens *token.Manager, role stri
 			needed[d.role] = true
 		}
 	}
-	if err := remotes(p.cfg, &s, func(r string) bool { return needed[r] && !runs(r) }); err != nil {
+	if err := remotes(p.cfg, p.resolver, &s, func(r string) bool { return needed[r] && !runs(r) }); err != nil {
 		return s, nil, err
 	}
 	for _, d := range dependencies {
@@ -245,9 +252,28 @@ var builders = map[string]func(ctx context.Context, p *platform, tokens *token.M
 	"comment-admin": buildCommentAdmin,
 }
 
-// remotes fills s with Kitex clients for the roles want selects, reporting every
-// missing address at once.
-func remotes(cfg config.Config, s *gateway.Services, want func(role string) bool) error {
+// idempotent names, per role, the methods a client may retry on another replica
+// when a call fails without an answer: reads, and writes that are idempotent by
+// key (likes, follows, pins). Everything else is sent once.
+var idempotent = map[string][]string{
+	"user":          {"VerifyToken", "GetProfiles"},
+	"video":         {"Feed", "ListByAuthor", "GetVideos", "WorkCounts"},
+	"favorite":      {"Like", "ListLiked", "VideoStats", "UserStats"},
+	"relation":      {"Follow", "ListFollowing", "ListFollowers", "ListFriends", "UserStats"},
+	"message":       {"Chat", "Latest"},
+	"comment":       {"List", "Like", "Pin", "VideoCounts", "Get", "Scan"},
+	"comment-admin": {"Search", "Detail", "Audit"},
+}
+
+// discoveredConnectTimeout bounds dialling one replica found through etcd: a
+// replica that died without deregistering costs a caller this much until it
+// drops out of the resolver.
+const discoveredConnectTimeout = 300 * time.Millisecond
+
+// remotes fills s with Kitex clients for the roles want selects: found through
+// etcd when res is set, otherwise at the static addresses of rpc.peers, reporting
+// every missing address at once.
+func remotes(cfg config.Config, res *discovery.Resolver, s *gateway.Services, want func(role string) bool) error {
 	peers, err := cfg.PeerAddrs()
 	if err != nil {
 		return err
@@ -257,9 +283,17 @@ func remotes(cfg config.Config, s *gateway.Services, want func(role string) bool
 		if !want(role) {
 			return
 		}
+		if res != nil {
+			opts := append(rpc.BaseClientOptions(), discovery.ClientOptions(res, discovery.ClientConfig{
+				Timeout: cfg.RPC.Timeout, ConnectTimeout: discoveredConnectTimeout, Idempotent: idempotent[role]})...)
+			if err := set(opts); err != nil {
+				errs = append(errs, err)
+			}
+			return
+		}
 		addr, ok := peers[role]
 		if !ok {
-			errs = append(errs, fmt.Errorf("no address for the %s role: set rpc.peers (MDOUYIN_PEERS) to include %s=host:port", role, role))
+			errs = append(errs, fmt.Errorf("no address for the %s role: set rpc.peers (MDOUYIN_PEERS) to include %s=host:port, or rpc.etcd (MDOUYIN_ETCD_ENDPOINTS)", role, role))
 			return
 		}
 		if err := set(rpc.ClientOptions(role, []string{addr}, cfg.RPC.Timeout)); err != nil {
@@ -304,9 +338,13 @@ func remotes(cfg config.Config, s *gateway.Services, want func(role string) bool
 	return errors.Join(errs...)
 }
 
-// kitexServer serves role's local implementation over Kitex on ln.
-func kitexServer(ctx context.Context, role string, ln net.Listener, l gateway.Services) server.Server {
+// kitexServer serves role's local implementation over Kitex on ln, registered in
+// etcd when reg is set.
+func kitexServer(ctx context.Context, role string, ln net.Listener, l gateway.Services, reg *discovery.Registry) server.Server {
 	opts := rpc.ServerOptions(ctx, role, ln)
+	if reg != nil {
+		opts = append(opts, discovery.ServerOptions(reg)...)
+	}
 	switch role {
 	case "user":
 		return userservice.NewServer(l.User, opts...)

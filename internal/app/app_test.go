@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/mdouyin/mdouyin/internal/config"
+	"github.com/mdouyin/mdouyin/internal/platform/db"
+	"github.com/mdouyin/mdouyin/internal/platform/discovery/etcdtest"
 	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 )
@@ -348,5 +350,83 @@ func TestUnknownRateClassRefused(t *testing.T) {
 	err := Run(context.Background(), Options{Config: cfg, Log: quiet, HTTPListener: listen(t)})
 	if err == nil || !strings.Contains(err.Error(), `"logn"`) {
 		t.Fatalf("want an error naming the unknown class, got %v", err)
+	}
+}
+
+// TestClusterOverEtcd runs two replicas of the user role and a gateway that find
+// each other only through a real etcd: calls spread over the replicas, keep
+// working when one stops, and turn into a clear Unavailable answer when both are
+// gone.
+func TestClusterOverEtcd(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	cfg := testConfig(t)
+	cfg.JWT.Secret = strings.Repeat("etcd-cluster-secret!", 2)
+	cfg.Events = config.Events{Driver: "nats", NATSURL: testenv.NATSURL(t)}
+	cfg.RPC.Etcd = etcd.Endpoints()
+
+	// Both replicas share one database, as replicas of a role do.
+	name := "mdouyin_etcd_" + strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
+	cfg.Database = config.Database{Driver: "mysql", DSN: testenv.MySQLDSN(t) + name}
+	t.Cleanup(func() {
+		d, err := db.Open(context.Background(), db.Options{Driver: db.MySQL, DSN: testenv.MySQLDSN(t) + name})
+		if err == nil {
+			d.ExecContext(context.Background(), "DROP DATABASE "+name)
+			d.Close()
+		}
+	})
+	var replicas []*process
+	for range 2 {
+		c := cfg
+		c.DataDir = t.TempDir()
+		replicas = append(replicas, start(t, c, "user", listen(t)))
+	}
+	gwCfg := cfg
+	gwCfg.DataDir = t.TempDir()
+	gw := start(t, gwCfg, "gateway", nil)
+
+	login := func() map[string]any {
+		return post(t, gw.http, "/douyin/user/login/", url.Values{"username": {"etcd-user"}, "password": {"secret-1"}})
+	}
+	// The replicas register as they start; the gateway finds them within a
+	// refresh interval.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		reg := post(t, gw.http, "/douyin/user/register/", url.Values{"username": {"etcd-user"}, "password": {"secret-1"}})
+		if reg["status_code"].(float64) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("register through etcd-discovered replicas: %v", reg)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for i := range 6 {
+		if r := login(); r["status_code"].(float64) != 0 {
+			t.Fatalf("login %d: %v", i, r)
+		}
+	}
+	// One replica stops (and deregisters): every call still succeeds.
+	if err := replicas[0].stop(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		if r := login(); r["status_code"].(float64) != 0 {
+			t.Fatalf("login %d with one replica left: %v", i, r)
+		}
+	}
+	// With none left the gateway answers Unavailable, not a 5xx.
+	if err := replicas[1].stop(); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		r := login()
+		if r["status_code"].(float64) == float64(base.ErrCode_Unavailable) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("login with no replica: %v", r)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

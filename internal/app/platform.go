@@ -11,16 +11,22 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/mdouyin/mdouyin/internal/config"
+	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/platform/blob"
 	"github.com/mdouyin/mdouyin/internal/platform/cache"
 	"github.com/mdouyin/mdouyin/internal/platform/db"
+	"github.com/mdouyin/mdouyin/internal/platform/discovery"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
 	"github.com/mdouyin/mdouyin/internal/platform/mq"
+	"github.com/mdouyin/mdouyin/internal/platform/nodeid"
 	"github.com/mdouyin/mdouyin/internal/platform/obs"
+	"github.com/mdouyin/mdouyin/kitex_gen/base"
 )
 
 // platform is what the roles of one process share: storage, caches, events, media,
@@ -35,6 +41,12 @@ type platform struct {
 	blobs   blob.Store
 	bus     *mq.Bus
 	nats    *mq.Embedded
+
+	// With etcd (rpc.etcd): where roles register and find each other, and the
+	// lease of this process's id-generator node number.
+	etcd     *clientv3.Client
+	resolver *discovery.Resolver
+	lease    *nodeid.Lease
 
 	mu  sync.Mutex
 	dbs map[string]*db.DB // by file (SQLite) or "shared" (MySQL)
@@ -62,7 +74,11 @@ func openPlatform(ctx context.Context, cfg config.Config, log *slog.Logger) (p *
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	if p.ids, err = idgen.New(cfg.Node); err != nil {
+	if len(cfg.RPC.Etcd) > 0 {
+		if err := p.openEtcd(ctx); err != nil {
+			return nil, err
+		}
+	} else if p.ids, err = idgen.New(cfg.Node); err != nil {
 		return nil, err
 	}
 
@@ -108,6 +124,49 @@ func openPlatform(ctx context.Context, cfg config.Config, log *slog.Logger) (p *
 		return nil, err
 	}
 	return p, nil
+}
+
+// errNodeChanged stops id issuance when the lease was lost and a different
+// number taken: the generator cannot change its node under its callers.
+var errNodeChanged = errs.New(base.ErrCode_Unavailable, "this process's id node number changed after an etcd outage; restart it")
+
+// openEtcd connects to etcd, leases a node number for the id generator (which
+// stops issuing ids while the lease could have lapsed) and builds the resolver
+// the role's clients share.
+func (p *platform) openEtcd(ctx context.Context) error {
+	cli, err := discovery.Dial(p.cfg.RPC.Etcd)
+	if err != nil {
+		return err
+	}
+	p.etcd = cli
+	p.closers = append(p.closers, func() { cli.Close() })
+	lease, err := nodeid.Acquire(ctx, cli, "mdouyin/nodeid", idgen.MaxNode, 5*time.Second, p.log)
+	if err != nil {
+		return err
+	}
+	p.lease = lease
+	p.closers = append(p.closers, func() {
+		rctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := lease.Release(rctx); err != nil {
+			p.log.Warn("could not release the node number lease; it lapses by itself", "err", err)
+		}
+	})
+	node := lease.Node()
+	if p.ids, err = idgen.New(node, idgen.WithGuard(func() error {
+		if err := lease.Valid(); err != nil {
+			return err
+		}
+		if lease.Node() != node {
+			return errNodeChanged
+		}
+		return nil
+	})); err != nil {
+		return err
+	}
+	p.resolver, err = discovery.NewResolver(cli, "")
+	p.log.Info("node number leased from etcd", "node", node)
+	return err
 }
 
 // DB returns the database of a service, opening it on first use: with SQLite a

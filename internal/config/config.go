@@ -75,6 +75,13 @@ type RPC struct {
 	Addr    string        `yaml:"addr" env:"RPC_ADDR"`
 	Peers   []string      `yaml:"peers" env:"PEERS"` // role=host:port, e.g. user=127.0.0.1:9101
 	Timeout time.Duration `yaml:"timeout" env:"RPC_TIMEOUT"`
+	// Etcd lists etcd endpoints: roles then register there, find their peers
+	// there (Peers is not needed), and lease their id-generator node numbers
+	// there (Node is ignored).
+	Etcd []string `yaml:"etcd" env:"ETCD_ENDPOINTS"`
+	// Advertise is the host other processes reach this one's RPC address at,
+	// when Addr listens on every interface.
+	Advertise string `yaml:"advertise" env:"RPC_ADVERTISE"`
 }
 
 // JWT configures app tokens. PreviousSecrets still verify, so a secret can be

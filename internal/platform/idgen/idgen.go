@@ -74,6 +74,7 @@ var ErrTooFarAhead = errors.New("idgen: logical clock too far ahead of the wall 
 // use.
 type Generator struct {
 	node     int64
+	guard    func() error // nil: always allowed (see WithGuard)
 	now      func() time.Time
 	maxAhead int64 // seconds
 	start    int64 // the wall-clock second (since the epoch) when New ran
@@ -91,6 +92,7 @@ type Generator struct {
 type options struct {
 	now      func() time.Time
 	maxAhead time.Duration
+	guard    func() error
 }
 
 // Option configures a Generator.
@@ -107,6 +109,14 @@ func WithClock(now func() time.Time) Option {
 // future seconds at all.
 func WithMaxAhead(d time.Duration) Option {
 	return func(o *options) { o.maxAhead = d }
+}
+
+// WithGuard makes Next and NextAt ask guard first and fail with its error: a
+// node number leased from etcd guards the generator, so that a process cut off
+// from etcd for longer than its lease stops issuing ids rather than risk one
+// that another process, holding the number by then, also issues.
+func WithGuard(guard func() error) Option {
+	return func(o *options) { o.guard = guard }
 }
 
 // New returns a Generator for node, which must be between 0 and MaxNode.
@@ -130,6 +140,7 @@ func New(node int, opts ...Option) (*Generator, error) {
 	}
 	g := &Generator{
 		node:     int64(node),
+		guard:    o.guard,
 		now:      o.now,
 		maxAhead: int64(o.maxAhead / time.Second),
 		start:    start,
@@ -156,6 +167,11 @@ func (g *Generator) Node() int { return int(g.node) }
 // Alone it costs the same as a mutex (the clock read dominates); under contention
 // it measured 1.3 to 2 times faster.
 func (g *Generator) Next() (int64, error) {
+	if g.guard != nil {
+		if err := g.guard(); err != nil {
+			return 0, err
+		}
+	}
 	now, err := seconds(g.now())
 	if err != nil {
 		return 0, err
@@ -212,6 +228,11 @@ func (g *Generator) Next() (int64, error) {
 // NextAt remembers the next sequence for every second it has been asked about, a few
 // bytes per distinct second, for the Generator's lifetime.
 func (g *Generator) NextAt(t time.Time) (int64, error) {
+	if g.guard != nil {
+		if err := g.guard(); err != nil {
+			return 0, err
+		}
+	}
 	sec, err := seconds(t)
 	if err != nil {
 		return 0, err

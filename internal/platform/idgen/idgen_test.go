@@ -459,3 +459,25 @@ func BenchmarkNextParallel(b *testing.B) {
 		}
 	})
 }
+
+func TestGuard(t *testing.T) {
+	var lapsed error
+	g, err := New(3, WithGuard(func() error { return lapsed }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Next(); err != nil {
+		t.Fatal(err)
+	}
+	lapsed = errors.New("lease lapsed")
+	if _, err := g.Next(); !errors.Is(err, lapsed) {
+		t.Fatalf("Next with a failing guard: %v", err)
+	}
+	if _, err := g.NextAt(time.Now().Add(-time.Hour)); !errors.Is(err, lapsed) {
+		t.Fatalf("NextAt with a failing guard: %v", err)
+	}
+	lapsed = nil
+	if _, err := g.Next(); err != nil {
+		t.Fatalf("Next once the guard passes again: %v", err)
+	}
+}

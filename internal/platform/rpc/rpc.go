@@ -45,12 +45,19 @@ func Listen(role, addr string) (net.Listener, error) {
 // static addresses. Kitex does not retry failed calls unless asked, and we never
 // ask for non-idempotent ones.
 func ClientOptions(role string, addrs []string, timeout time.Duration) []client.Option {
-	return []client.Option{
+	return append(BaseClientOptions(),
 		client.WithHostPorts(addrs...),
-		client.WithTransportProtocol(transport.TTHeaderFramed),
-		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
 		client.WithRPCTimeout(timeout),
 		client.WithConnectTimeout(timeout),
+	)
+}
+
+// BaseClientOptions are what every client needs whatever finds its servers
+// (static addresses, or discovery): the transport that carries business errors.
+func BaseClientOptions() []client.Option {
+	return []client.Option{
+		client.WithTransportProtocol(transport.TTHeaderFramed),
+		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
 		client.WithClientBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: "mdouyin"}),
 	}
 }
