@@ -19,9 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -36,9 +34,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/mdouyin/mdouyin/internal/app"
-	"github.com/mdouyin/mdouyin/internal/config"
-	"github.com/mdouyin/mdouyin/internal/platform/obs"
+	"github.com/mdouyin/mdouyin/internal/app/apptest"
 )
 
 // heldWord is the sensitive word of the server under test: a comment containing
@@ -82,40 +78,17 @@ func runMain(m *testing.M) int {
 		"MDOUYIN_SENSITIVE_WORDS":        heldWord,
 		"MDOUYIN_ADMIN_PASSWORD":         adminPassword,
 	}
-	cfg, err := config.Load("", func(k string) string { return env[k] })
+	var stop func() error
+	baseURL, stop, err = apptest.Serve(env)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	cfg.HTTPAddr = ln.Addr().String()
-	baseURL = "http://" + ln.Addr().String()
-
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	logger := obs.NewLogger(os.Stderr, slog.LevelWarn, "text")
-	obs.InstallFrameworkLoggers(logger)
-	go func() {
-		done <- app.Run(ctx, app.Options{Config: cfg, Log: logger, HTTPListener: ln, OnReady: func() { close(ready) }})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		fmt.Fprintln(os.Stderr, "server did not start:", err)
-		cancel()
 		return 1
 	}
 	code := m.Run()
 	// Hertz waits for keep-alive connections during a graceful shutdown; close ours.
 	client.CloseIdleConnections()
-	cancel()
-	if err := <-done; err != nil {
-		fmt.Fprintln(os.Stderr, "server stopped with:", err)
+	if err := stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return code

@@ -16,8 +16,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,10 +24,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mdouyin/mdouyin/internal/app"
-	"github.com/mdouyin/mdouyin/internal/config"
+	"github.com/mdouyin/mdouyin/internal/app/apptest"
 	"github.com/mdouyin/mdouyin/internal/platform/db"
-	"github.com/mdouyin/mdouyin/internal/platform/obs"
 	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 )
 
@@ -84,45 +80,22 @@ func runMain(m *testing.M) (code int) {
 		fmt.Fprintf(os.Stderr, "e2e: %s=%q: want embedded or external\n", storesVar, stores)
 		return 1
 	}
-	cfg, err := config.Load("", func(k string) string { return env[k] })
+	var stop func() error
+	baseURL, stop, err = apptest.Serve(env)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	cfg.HTTPAddr = ln.Addr().String()
-	baseURL = "http://" + ln.Addr().String()
-
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	logger := obs.NewLogger(os.Stderr, slog.LevelWarn, "text")
-	obs.InstallFrameworkLoggers(logger)
-	go func() {
-		done <- app.Run(ctx, app.Options{Config: cfg, Log: logger, HTTPListener: ln, OnReady: func() { close(ready) }})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		fmt.Fprintln(os.Stderr, "server did not start:", err)
-		cancel()
 		return 1
 	}
 	if err := waitHealthy(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		cancel()
+		stop()
 		return 1
 	}
 	code = m.Run()
 	// Hertz waits for keep-alive connections during a graceful shutdown; close ours.
 	client.CloseIdleConnections()
-	cancel()
-	if err := <-done; err != nil {
-		fmt.Fprintln(os.Stderr, "server stopped with:", err)
+	if err := stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return code
