@@ -2,21 +2,11 @@ package commentsvc
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/mdouyin/mdouyin/internal/platform/cache"
-	"github.com/mdouyin/mdouyin/internal/platform/db"
-	"github.com/mdouyin/mdouyin/internal/platform/idgen"
-	"github.com/mdouyin/mdouyin/internal/platform/mq"
-	"github.com/mdouyin/mdouyin/internal/platform/outbox"
-	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/comment"
 )
@@ -29,85 +19,12 @@ import (
 //	go test -run '^$' -bench . -benchtime 3s ./internal/commentsvc/
 
 // benchFixture is the comment role with its writers and outbox relay running.
-type benchFixture struct {
-	svc    *Service
-	store  *SQLStore
-	db     *db.DB
-	bus    *mq.Bus
-	kv     cache.Cache
-	sets   cache.SortedSets
-	videos *svctest.Videos
-	ids    *idgen.Generator
-	log    *slog.Logger
-}
-
-// newBenchFixture starts the role for a benchmark (or a test); everything stops
-// in tb's cleanup.
-func newBenchFixture(tb testing.TB, o Options) *benchFixture {
+// newBenchFixture starts the role for a benchmark, writers included.
+func newBenchFixture(tb testing.TB, o Options) *internalFixture {
 	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e, err := mq.StartEmbedded(ctx, mq.EmbeddedOptions{StoreDir: tb.TempDir(), Logger: log})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(e.Shutdown)
-	bus, err := e.Connect(ctx, mq.WithLogger(log))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(bus.Close)
-	d, err := db.Open(ctx, db.Options{Driver: db.SQLite, DSN: filepath.Join(tb.TempDir(), "comment.db")})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { d.Close() })
-	if err := EnsureStreams(ctx, bus); err != nil {
-		tb.Fatal(err)
-	}
-	ob, err := outbox.New(ctx, d, "comment", bus, log)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	store, err := NewSQLStore(ctx, d, ob)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ids, err := idgen.New(5)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f := &benchFixture{store: store, db: d, bus: bus, kv: cache.NewLocal(100_000), sets: cache.NewLocalSortedSets(10_000),
-		videos: svctest.NewVideos(), ids: ids, log: log}
-	f.svc = f.service(tb, o)
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = ob.Run(ctx) })
-	wg.Go(func() { _ = f.svc.RunWriters(ctx) })
-	tb.Cleanup(func() {
-		cancel()
-		wg.Wait()
-	})
+	f := newInternal(tb, o, nil)
+	f.run()
 	return f
-}
-
-// service returns another Service over the fixture's store, bus and caches, as a
-// second process of the role would be (without writers of its own).
-func (f *benchFixture) service(tb testing.TB, o Options) *Service {
-	tb.Helper()
-	svc, err := New(f.store, f.videos, f.ids, f.bus, f.kv, f.sets, f.log, o)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(svc.Close)
-	return svc
-}
-
-func (f *benchFixture) id(tb testing.TB) int64 {
-	id, err := f.ids.Next()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return id
 }
 
 // BenchmarkPublishOneVideo publishes comments on one video from many callers:
@@ -199,7 +116,7 @@ func benchPublish(b *testing.B, nVideos int) {
 // hot-page cache, as a logged-in reader, and in hot order.
 func BenchmarkListFirstPage(b *testing.B) {
 	f := newBenchFixture(b, Options{})
-	noHot := f.service(b, Options{NoHotPages: true})
+	noHot := f.peer(b, Options{NoHotPages: true})
 	ctx := context.Background()
 	vid, author := f.id(b), f.id(b)
 	f.videos.Add(vid, author)

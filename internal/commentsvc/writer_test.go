@@ -72,12 +72,12 @@ type internalFixture struct {
 	run    func() // starts the writers
 	// peer builds another process's service over the same store, stream and
 	// shared caches, with hot pages of its own.
-	peer func(t *testing.T, o Options) *Service
+	peer func(t testing.TB, o Options) *Service
 }
 
 // newInternal builds a service on SQLite and an embedded JetStream; the writers
 // start when the test calls run, so a test can act before anything is applied.
-func newInternal(t *testing.T, o Options, gate chan struct{}) *internalFixture {
+func newInternal(t testing.TB, o Options, gate chan struct{}) *internalFixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -109,7 +109,7 @@ func newInternal(t *testing.T, o Options, gate chan struct{}) *internalFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	peer := func(t *testing.T, o Options) *Service {
+	peer := func(t testing.TB, o Options) *Service {
 		p, err := New(store, videos, ids, bus, kv, sets, log, o)
 		if err != nil {
 			t.Fatal(err)
@@ -132,7 +132,7 @@ func newInternal(t *testing.T, o Options, gate chan struct{}) *internalFixture {
 	}}
 }
 
-func (f *internalFixture) id(t *testing.T) int64 {
+func (f *internalFixture) id(t testing.TB) int64 {
 	id, err := f.ids.Next()
 	if err != nil {
 		t.Fatal(err)
