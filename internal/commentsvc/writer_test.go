@@ -233,13 +233,14 @@ func TestColdStampede(t *testing.T) {
 	// Every reader reaches the page load before the store answers any of them:
 	// a barrier at the load, and the store's page read held until all passed it.
 	const readers = 200
-	var arrived atomic.Int64
+	var arrived, entered atomic.Int64
 	barrier, release := make(chan struct{}), make(chan struct{})
 	f.svc.beforeLoad = func() {
 		if arrived.Add(1) == readers {
 			close(barrier)
 		}
 		<-barrier
+		entered.Add(1) // the reader goes straight on into the shared load
 	}
 	f.store.pageGate = release
 	var wg sync.WaitGroup
@@ -252,8 +253,11 @@ func TestColdStampede(t *testing.T) {
 		})
 	}
 	<-barrier
+	for entered.Load() < readers {
+		runtime.Gosched()
+	}
 	for range 1000 {
-		runtime.Gosched() // let the released readers join the load in flight
+		runtime.Gosched() // let the last readers join the load in flight
 	}
 	close(release)
 	wg.Wait()
