@@ -19,6 +19,12 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
+// objectCacheControl is stored with every object: media keys are content
+// addressed, so an object never changes under its key, and clients fetching it
+// straight from the bucket may keep it as long as the gateway's /media/ lets
+// them.
+const objectCacheControl = "public, max-age=31536000, immutable"
+
 // URLer is a Store whose objects clients fetch from the store itself rather
 // than through our gateway. S3 implements it; Local does not, because the
 // gateway serves local files under /media/.
@@ -212,6 +218,7 @@ func (s *S3) putKnown(ctx context.Context, key, name string, r io.Reader, size i
 	hexSum := hex.EncodeToString(sum)
 	up, err := s.client.PutObject(ctx, s.bucket, name, r, size, minio.PutObjectOptions{
 		ContentType:  contentType,
+		CacheControl: objectCacheControl,
 		UserMetadata: map[string]string{sha256Meta: hexSum},
 		PartSize:     s3PartSize,
 	})
@@ -224,7 +231,7 @@ func (s *S3) putKnown(ctx context.Context, key, name string, r io.Reader, size i
 // putMultipart streams r after the full first part already in buf, one part
 // at a time, and aborts the upload if anything fails.
 func (s *S3) putMultipart(ctx context.Context, key, name string, r io.Reader, buf []byte, contentType string) (info Info, err error) {
-	opts := minio.PutObjectOptions{ContentType: contentType}
+	opts := minio.PutObjectOptions{ContentType: contentType, CacheControl: objectCacheControl}
 	id, err := s.core.NewMultipartUpload(ctx, s.bucket, name, opts)
 	if err != nil {
 		return Info{}, s.fail(ctx, "put", key, err)

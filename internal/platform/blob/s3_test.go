@@ -197,6 +197,15 @@ func TestS3PresignedURL(t *testing.T) {
 	if status != http.StatusOK || !bytes.Equal(body, data) {
 		t.Fatalf("GET presigned URL: %d with %d bytes, want 200 with the %d stored", status, len(body), len(data))
 	}
+	// Objects never change under their keys, and say so to clients.
+	got, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Body.Close()
+	if cc := got.Header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
+		t.Fatalf("Cache-Control of a stored object = %q", cc)
+	}
 	status, body = fetch(t, u, "bytes=1000-1999")
 	if status != http.StatusPartialContent || !bytes.Equal(body, data[1000:2000]) {
 		t.Fatalf("ranged GET: %d with %d bytes, want 206 with bytes 1000-1999", status, len(body))
