@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -90,15 +91,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 
-	cfg, err := config.Load(*cfgPath, getenv)
+	cfg, log, err := loadConfig(*cfgPath, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	return app.Run(ctx, app.Options{Config: cfg, Role: *role, Log: log})
+}
+
+// loadConfig reads the configuration (the file at path, then MDOUYIN_*
+// variables) and builds the logger it asks for, writing to stderr; the
+// frameworks' own loggers go through it too.
+func loadConfig(path string, getenv func(string) string, stderr io.Writer) (config.Config, *slog.Logger, error) {
+	cfg, err := config.Load(path, getenv)
+	if err != nil {
+		return cfg, nil, err
 	}
 	level, err := obs.ParseLevel(cfg.Log.Level)
 	if err != nil {
-		return err
+		return cfg, nil, err
 	}
 	log := obs.NewLogger(stderr, level, cfg.Log.Format)
 	obs.InstallFrameworkLoggers(log)
-	return app.Run(ctx, app.Options{Config: cfg, Role: *role, Log: log})
+	return cfg, log, nil
 }

@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"github.com/mdouyin/mdouyin/internal/app"
-	"github.com/mdouyin/mdouyin/internal/config"
-	"github.com/mdouyin/mdouyin/internal/platform/obs"
 )
 
 // runReindex is the reindex subcommand: it rebuilds the comment search index of
@@ -29,16 +27,10 @@ func runReindex(ctx context.Context, args []string, getenv func(string) string, 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	cfg, err := config.Load(*cfgPath, getenv)
+	cfg, log, err := loadConfig(*cfgPath, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	level, err := obs.ParseLevel(cfg.Log.Level)
-	if err != nil {
-		return err
-	}
-	log := obs.NewLogger(stderr, level, cfg.Log.Format)
-	obs.InstallFrameworkLoggers(log)
 	n, err := app.Reindex(ctx, app.Options{Config: cfg, Role: *role, Log: log}, stderr, isTerminal(stderr))
 	if err != nil {
 		return err

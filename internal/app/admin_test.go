@@ -8,13 +8,12 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 )
 
 // adminDo sends an operations API request and decodes the JSON answer.
@@ -71,34 +70,12 @@ func TestAdminLoginRateLimited(t *testing.T) {
 	}
 }
 
-// testClip makes a one-second video with ffmpeg.
-func testClip(t *testing.T) []byte {
-	t.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("ffmpeg is required in CI")
-		}
-		t.Skip("ffmpeg not installed")
-	}
-	path := filepath.Join(t.TempDir(), "clip.mp4")
-	out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc=duration=1:size=160x120:rate=15",
-		"-c:v", "libx264", "-pix_fmt", "yuv420p", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestSearchIndexSurvivesRestartAndReindex fills the search index through the
 // event stream, rebuilds it with Reindex (refused while the server holds it), and
 // checks that a restarted server serves the rebuilt index and keeps indexing new
 // comments through the same durable consumer.
 func TestSearchIndexSurvivesRestartAndReindex(t *testing.T) {
-	clip := testClip(t)
+	clip := testenv.Clip(t)
 	cfg := testConfig(t)
 	cfg.Admin.Password = "index-password"
 	cfg.JWT.Secret = strings.Repeat("reindex-secret!", 3)

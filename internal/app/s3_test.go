@@ -11,13 +11,14 @@ import (
 	"testing"
 
 	"github.com/mdouyin/mdouyin/internal/platform/blob/s3test"
+	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 )
 
 // TestMediaInObjectStore runs the one process with its media in a real S3 server:
 // an upload lands in the bucket, and the feed hands out the bucket's presigned
 // URLs, which serve the video with Range support without the gateway.
 func TestMediaInObjectStore(t *testing.T) {
-	clip := testClip(t)
+	clip := testenv.Clip(t)
 	endpoint, access, secret := s3test.Start(t)
 	cfg := testConfig(t)
 	cfg.Blob.Driver = "s3"

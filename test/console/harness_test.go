@@ -24,7 +24,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,6 +34,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/mdouyin/mdouyin/internal/app/apptest"
+	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 )
 
 // heldWord is the sensitive word of the server under test: a comment containing
@@ -217,22 +217,6 @@ func register(t *testing.T, prefix string) account {
 	return account{ID: str(r.Body, "user_id"), Token: str(r.Body, "token"), Name: name}
 }
 
-// clip makes a small real video with ffmpeg.
-func clip(t *testing.T) []byte {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "clip.mp4")
-	out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc=duration=1:size=160x120:rate=15",
-		"-f", "lavfi", "-i", "sine=duration=1", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // publish uploads a clip as a and returns the new video as the publish list
 // shows it.
 func publish(t *testing.T, a account, title string) map[string]any {
@@ -242,7 +226,7 @@ func publish(t *testing.T, a account, title string) map[string]any {
 	w.WriteField("token", a.Token)
 	w.WriteField("title", title)
 	f, _ := w.CreateFormFile("data", "video.mp4")
-	f.Write(clip(t))
+	f.Write(testenv.Clip(t))
 	w.Close()
 	req, _ := http.NewRequest(http.MethodPost, baseURL+"/douyin/publish/action/", &body)
 	req.Header.Set("Content-Type", w.FormDataContentType())

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 )
 
 // adminPassword is the admin password of the server under test: the in-process
@@ -148,7 +150,7 @@ func TestAdminReview(t *testing.T) {
 	tok := adminLogin(t)
 	alice := register(t, uniqueName("ralice"), "secret-1")
 	bob := register(t, uniqueName("rbob"), "secret-2")
-	vid := newVideo(t, alice, clip(t))
+	vid := newVideo(t, alice, testenv.Clip(t))
 	word := "彩虹" + strconv.FormatInt(time.Now().UnixNano()%100000, 10)
 	held := postComment(t, bob, vid, 0, "有"+heldWord+"的评论")
 	shown := postComment(t, bob, vid, 0, "今天的"+word+"很美")

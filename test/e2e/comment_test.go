@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 )
 
 const (
@@ -133,7 +135,7 @@ func TestCommentThreads(t *testing.T) {
 	alice := register(t, uniqueName("calice"), "secret-1")
 	bob := register(t, uniqueName("cbob"), "secret-2")
 	carol := register(t, uniqueName("ccarol"), "secret-3")
-	vid := newVideo(t, alice, clip(t))
+	vid := newVideo(t, alice, testenv.Clip(t))
 
 	c1 := postComment(t, bob, vid, 0, "第一条评论")
 	c2 := postComment(t, carol, vid, 0, "second")
@@ -209,7 +211,7 @@ func TestCommentThreads(t *testing.T) {
 func TestCommentLikesAndPins(t *testing.T) {
 	alice := register(t, uniqueName("palice"), "secret-1")
 	bob := register(t, uniqueName("pbob"), "secret-2")
-	vid := newVideo(t, alice, clip(t))
+	vid := newVideo(t, alice, testenv.Clip(t))
 	var top []map[string]any
 	for i := range 5 {
 		top = append(top, postComment(t, bob, vid, 0, fmt.Sprintf("comment %d", i)))
@@ -319,7 +321,7 @@ func TestCommentLikesAndPins(t *testing.T) {
 func TestHeldComments(t *testing.T) {
 	alice := register(t, uniqueName("halice"), "secret-1")
 	bob := register(t, uniqueName("hbob"), "secret-2")
-	vid := newVideo(t, alice, clip(t))
+	vid := newVideo(t, alice, testenv.Clip(t))
 	postComment(t, alice, vid, 0, "an ordinary comment")
 	held := postComment(t, bob, vid, 0, "这里有"+heldWord+"哦")
 	if held["state"] != "pending" {
@@ -341,7 +343,7 @@ func TestHeldComments(t *testing.T) {
 func TestCommentPagingAndVisibility(t *testing.T) {
 	alice := register(t, uniqueName("galice"), "secret-1")
 	bob := register(t, uniqueName("gbob"), "secret-2")
-	vid := newVideo(t, alice, clip(t))
+	vid := newVideo(t, alice, testenv.Clip(t))
 	for i := range 23 {
 		postComment(t, bob, vid, 0, fmt.Sprintf("page test %d", i))
 	}
@@ -392,7 +394,7 @@ func TestCommentPagingAndVisibility(t *testing.T) {
 
 func TestCommentBadInput(t *testing.T) {
 	alice := register(t, uniqueName("balice"), "secret-1")
-	vid := newVideo(t, alice, clip(t))
+	vid := newVideo(t, alice, testenv.Clip(t))
 	v := strconv.FormatInt(vid, 10)
 	cases := []struct {
 		name   string

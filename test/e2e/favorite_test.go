@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 )
 
 const (
@@ -386,7 +388,7 @@ func favListScenario(t *testing.T, videoIDs []int64) {
 
 func TestFavoriteLikesOfPublishedVideos(t *testing.T) {
 	author := register(t, uniqueName("favauthor"), "secret-1")
-	data := clip(t)
+	data := testenv.Clip(t)
 	for i := range 3 {
 		if r := publish(t, author, fmt.Sprintf("favorite %d", i), data); r.code() != 0 {
 			t.Fatalf("publish %d: %s", i, r.Raw)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 )
 
 // feedDeadline bounds how long an event consumer may take to update an inbox.
@@ -53,7 +55,7 @@ func TestFollowingFeed(t *testing.T) {
 	author := register(t, uniqueName("fauthor"), "secret-1")
 	viewer := register(t, uniqueName("fviewer"), "secret-2")
 	stranger := register(t, uniqueName("fstranger"), "secret-3")
-	data := clip(t)
+	data := testenv.Clip(t)
 	relate := func(action string) {
 		t.Helper()
 		r := call(t, http.MethodPost, "/douyin/relation/action/", url.Values{"token": {viewer.Token},

@@ -5,28 +5,11 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
-)
 
-// clip makes a small real video with ffmpeg, once per test.
-func clip(t *testing.T) []byte {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "clip.mp4")
-	out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc=duration=1:size=160x120:rate=15",
-		"-f", "lavfi", "-i", "sine=duration=1", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+	"github.com/mdouyin/mdouyin/internal/platform/testenv"
+)
 
 // publish uploads a video the way the app does: multipart with data, token, title.
 func publish(t *testing.T, a account, title string, data []byte) reply {
@@ -87,7 +70,7 @@ func id(obj map[string]any) int64 { f, _ := obj["id"].(float64); return int64(f)
 func TestJourney(t *testing.T) {
 	alice := register(t, uniqueName("alice"), "secret-1")
 	bob := register(t, uniqueName("bob"), "secret-2")
-	video := clip(t)
+	video := testenv.Clip(t)
 	idStr := func(n int64) string { return strconv.FormatInt(n, 10) }
 
 	// Publish.

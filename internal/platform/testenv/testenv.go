@@ -1,4 +1,5 @@
-// Package testenv tells tests where the outside services are.
+// Package testenv tells tests where the outside services are, and makes the
+// media they upload.
 //
 // `go test ./...` needs none of them: a test that wants MariaDB, Redis or NATS asks
 // here, and without an address it is skipped with a note saying which variable to
@@ -8,6 +9,8 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -37,4 +40,28 @@ func lookup(t testing.TB, name string) string {
 	}
 	t.Skipf("%s is not set; set it to run this test against the real service", name)
 	return ""
+}
+
+// Clip returns a one-second 160x120 H.264/AAC MP4 made with ffmpeg, the smallest
+// upload the video role accepts. Without ffmpeg the test is skipped, or fails
+// under CI, like a missing service.
+func Clip(t testing.TB) []byte {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("ffmpeg is not installed; under CI every upload path must be exercised")
+		}
+		t.Skip("ffmpeg is not installed; install it to run this test")
+	}
+	path := filepath.Join(t.TempDir(), "clip.mp4")
+	out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc=duration=1:size=160x120:rate=15",
+		"-f", "lavfi", "-i", "sine=duration=1", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
