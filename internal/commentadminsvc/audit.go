@@ -13,13 +13,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations returns the comment-admin role's schema migrations.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is part of the binary
-	}
-	return sub
-}
+func Migrations() fs.FS { return db.MigrationsIn(migrationFiles) }
 
 // AuditLog keeps the review actions in the role's own table.
 type AuditLog struct {

@@ -20,13 +20,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations returns the comment service's schema migrations.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is part of the binary
-	}
-	return sub
-}
+func Migrations() fs.FS { return db.MigrationsIn(migrationFiles) }
 
 // previewSize is how many replies a top-level comment carries (api.md B.1).
 const previewSize = 3

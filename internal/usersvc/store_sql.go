@@ -15,13 +15,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations returns the user service's schema migrations.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is part of the binary
-	}
-	return sub
-}
+func Migrations() fs.FS { return db.MigrationsIn(migrationFiles) }
 
 // SQLStore is the Store on SQLite or MySQL.
 type SQLStore struct {

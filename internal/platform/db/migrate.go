@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -142,4 +143,14 @@ func (l mysqlMigrationLock) name(ctx context.Context, conn *sql.Conn) (string, e
 		name = "mdouyin.migrate." + hex.EncodeToString(sum[:16])
 	}
 	return name, nil
+}
+
+// MigrationsIn returns the migrations directory of a service's embedded files
+// (embedded with `//go:embed migrations/*.sql`), ready for Migrate.
+func MigrationsIn(files embed.FS) fs.FS {
+	sub, err := fs.Sub(files, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory is part of the binary
+	}
+	return sub
 }
