@@ -13,12 +13,17 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 )
+
+// namespaceRE admits the event namespaces that are valid in NATS stream names
+// and subjects alike.
+var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9_-]{0,32}$`)
 
 // EnvPrefix starts every environment variable mdouyin reads.
 const EnvPrefix = "MDOUYIN_"
@@ -50,6 +55,7 @@ type Config struct {
 	Cache     Cache     `yaml:"cache"`
 	Events    Events    `yaml:"events"`
 	Blob      Blob      `yaml:"blob"`
+	Tracing   Tracing   `yaml:"tracing"`
 }
 
 // Log chooses the log level and format of log/slog output.
@@ -165,6 +171,17 @@ type Cache struct {
 type Events struct {
 	Driver  string `yaml:"driver" env:"EVENTS_DRIVER"` // embedded or nats
 	NATSURL string `yaml:"nats_url" env:"NATS_URL"`
+	// Namespace keeps deployments that share one NATS server apart: every
+	// stream name and subject of this deployment is prefixed with it.
+	Namespace string `yaml:"namespace" env:"EVENTS_NAMESPACE"`
+}
+
+// Tracing exports OpenTelemetry spans (HTTP requests, Kitex calls, NATS
+// messages) over OTLP/HTTP. Off while OTLPEndpoint is empty.
+type Tracing struct {
+	OTLPEndpoint string  `yaml:"otlp_endpoint" env:"OTLP_ENDPOINT"` // host:port of an OTLP/HTTP collector
+	Insecure     bool    `yaml:"insecure" env:"OTLP_INSECURE"`      // plain HTTP to the collector
+	SampleRatio  float64 `yaml:"sample_ratio" env:"TRACE_SAMPLE_RATIO"`
 }
 
 // Blob chooses media storage.
@@ -217,6 +234,7 @@ func Default() Config {
 		Cache:     Cache{Driver: "local", LocalEntries: 100_000},
 		Events:    Events{Driver: "embedded"},
 		Blob:      Blob{Driver: "local", S3: S3{Presign: 24 * time.Hour}},
+		Tracing:   Tracing{SampleRatio: 1},
 	}
 }
 
@@ -308,6 +326,12 @@ func setField(fv reflect.Value, raw string) error {
 			return errors.New("not a non-negative integer")
 		}
 		fv.SetUint(n)
+	case float64:
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return errors.New("not a number")
+		}
+		fv.SetFloat(f)
 	case bool:
 		b, err := strconv.ParseBool(raw)
 		if err != nil {
@@ -461,6 +485,17 @@ func (c *Config) Validate(role string) error {
 		}
 	default:
 		bad("events.driver (MDOUYIN_EVENTS_DRIVER) %q is not embedded or nats", c.Events.Driver)
+	}
+	if !namespaceRE.MatchString(c.Events.Namespace) {
+		bad("events.namespace (MDOUYIN_EVENTS_NAMESPACE) %q must be at most 32 letters, digits, '-' or '_'", c.Events.Namespace)
+	}
+	if c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1 {
+		bad("tracing.sample_ratio (MDOUYIN_TRACE_SAMPLE_RATIO) must be 0-1")
+	}
+	if ep := c.Tracing.OTLPEndpoint; ep != "" {
+		if _, _, err := net.SplitHostPort(ep); err != nil || strings.Contains(ep, "/") {
+			bad("tracing.otlp_endpoint (MDOUYIN_OTLP_ENDPOINT) %q is not host:port", ep)
+		}
 	}
 	switch c.Blob.Driver {
 	case "local":
