@@ -39,6 +39,7 @@ Usage:
   mdouyin serve [flags]         run every role, or one with --role
   mdouyin seed [flags]          write a dataset for measuring (mdouyin seed --help)
   mdouyin reindex [flags]       rebuild the comment search index (mdouyin reindex --help)
+  mdouyin check [--repair]      compare every stored count with its facts (mdouyin check --help)
   mdouyin help                  show this text
 
 One process (the default) keeps everything under the data directory: SQLite
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSeed(ctx, args, getenv, stdout, stderr)
 	case "reindex":
 		return runReindex(ctx, args, getenv, stdout, stderr)
+	case "check":
+		return runCheck(ctx, args, getenv, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("mdouyin", flag.ContinueOnError)
 	fs.SetOutput(stdout)

@@ -24,7 +24,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mdouyin/mdouyin/internal/app"
 	"github.com/mdouyin/mdouyin/internal/app/apptest"
+	"github.com/mdouyin/mdouyin/internal/config"
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 )
@@ -98,7 +100,32 @@ func runMain(m *testing.M) (code int) {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	if err := checkCounts(env); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
 	return code
+}
+
+// checkCounts runs `mdouyin check` over the stopped server's databases: after
+// every scenario, each stored count must equal the facts it counts.
+func checkCounts(env map[string]string) error {
+	cfg, err := config.Load("", func(k string) string { return env[k] })
+	if err != nil {
+		return err
+	}
+	var diffs []string
+	res, err := app.Check(context.Background(), app.Options{Config: cfg}, false, func(d db.CounterDiff) {
+		diffs = append(diffs, fmt.Sprintf("%s key=%d stored=%d actual=%d", d.Counter, d.Key, d.Stored, d.Actual))
+	}, nil, false)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("after the scenarios %d stored counts differ from their facts:\n  %s", len(diffs), strings.Join(diffs, "\n  "))
+	}
+	fmt.Fprintf(os.Stderr, "e2e: check: %d counts over %d keys equal their facts\n", res.Counters, res.Keys)
+	return nil
 }
 
 // storesVar selects the stores of the server started in this process.
