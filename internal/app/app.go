@@ -279,14 +279,17 @@ func remotes(cfg config.Config, res *discovery.Resolver, s *gateway.Services, wa
 		return err
 	}
 	var errs []error
-	dial := func(role string, set func([]client.Option) error) {
+	// Every client gets circuit breakers of its own (rpc.NewBreaker): per method
+	// and per replica, so a role or a replica that is down fails calls at once
+	// instead of after a timeout each, and callers can degrade.
+	dial := func(role string, breaker client.Option, set func([]client.Option) error) {
 		if !want(role) {
 			return
 		}
 		if res != nil {
 			opts := append(rpc.BaseClientOptions(), discovery.ClientOptions(res, discovery.ClientConfig{
 				Timeout: cfg.RPC.Timeout, ConnectTimeout: discoveredConnectTimeout, Idempotent: idempotent[role]})...)
-			if err := set(opts); err != nil {
+			if err := set(append(opts, breaker)); err != nil {
 				errs = append(errs, err)
 			}
 			return
@@ -296,41 +299,41 @@ func remotes(cfg config.Config, res *discovery.Resolver, s *gateway.Services, wa
 			errs = append(errs, fmt.Errorf("no address for the %s role: set rpc.peers (MDOUYIN_PEERS) to include %s=host:port, or rpc.etcd (MDOUYIN_ETCD_ENDPOINTS)", role, role))
 			return
 		}
-		if err := set(rpc.ClientOptions(role, []string{addr}, cfg.RPC.Timeout)); err != nil {
+		if err := set(append(rpc.ClientOptions(role, []string{addr}, cfg.RPC.Timeout), breaker)); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	dial("user", func(o []client.Option) error {
+	dial("user", rpc.BreakerOption("user", userservice.NewServiceInfo()), func(o []client.Option) error {
 		c, err := userservice.NewClient("user", o...)
 		s.User = usersvc.NewRemote(c)
 		return err
 	})
-	dial("video", func(o []client.Option) error {
+	dial("video", rpc.BreakerOption("video", videoservice.NewServiceInfo()), func(o []client.Option) error {
 		c, err := videoservice.NewClient("video", o...)
 		s.Video = videosvc.NewRemote(c)
 		return err
 	})
-	dial("favorite", func(o []client.Option) error {
+	dial("favorite", rpc.BreakerOption("favorite", favoriteservice.NewServiceInfo()), func(o []client.Option) error {
 		c, err := favoriteservice.NewClient("favorite", o...)
 		s.Favorite = favoritesvc.NewRemote(c)
 		return err
 	})
-	dial("comment", func(o []client.Option) error {
+	dial("comment", rpc.BreakerOption("comment", commentservice.NewServiceInfo()), func(o []client.Option) error {
 		c, err := commentservice.NewClient("comment", o...)
 		s.Comment = commentsvc.NewRemote(c)
 		return err
 	})
-	dial("comment-admin", func(o []client.Option) error {
+	dial("comment-admin", rpc.BreakerOption("comment-admin", commentadminservice.NewServiceInfo()), func(o []client.Option) error {
 		c, err := commentadminservice.NewClient("comment-admin", o...)
 		s.CommentAdmin = commentadminsvc.NewRemote(c)
 		return err
 	})
-	dial("relation", func(o []client.Option) error {
+	dial("relation", rpc.BreakerOption("relation", relationservice.NewServiceInfo()), func(o []client.Option) error {
 		c, err := relationservice.NewClient("relation", o...)
 		s.Relation = relationsvc.NewRemote(c)
 		return err
 	})
-	dial("message", func(o []client.Option) error {
+	dial("message", rpc.BreakerOption("message", messageservice.NewServiceInfo()), func(o []client.Option) error {
 		c, err := messageservice.NewClient("message", o...)
 		s.Message = messagesvc.NewRemote(c)
 		return err

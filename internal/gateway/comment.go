@@ -236,10 +236,8 @@ func (g *Gateway) comments(ctx context.Context, c *app.RequestContext, viewer in
 	var convert func(x *comment.Comment) *Comment
 	convert = func(x *comment.Comment) *Comment {
 		u := users[x.GetUserId()]
-		if u == nil {
-			id := strconv.FormatInt(x.GetUserId(), 10)
-			u = &User{ID: x.GetUserId(), Avatar: g.mediaURL(root, "", "/static/avatar/"+id+".png"),
-				BackgroundImage: g.mediaURL(root, "", "/static/background/"+id+".png")}
+		if u == nil { // a deleted account
+			u = minimalUser(root, x.GetUserId())
 		}
 		out := &Comment{
 			ID: x.GetId(), User: u, Content: x.GetContent(),

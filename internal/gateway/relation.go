@@ -188,14 +188,16 @@ func (g *Gateway) friendList(ctx context.Context, c *app.RequestContext) {
 
 // friendMessages returns the newest message between me and each peer, in one call
 // to the message role. A message role that is not available yet
-// (NotImplemented) means there are no messages; any other failure fails the list.
+// (NotImplemented) or down means no messages are shown; a business error fails
+// the list.
 func (g *Gateway) friendMessages(ctx context.Context, me int64, peers []int64) (map[int64]*message.Message, error) {
 	resp, err := g.svc.Message.Latest(ctx, &message.LatestRequest{UserId: me, PeerIds: peers})
 	if errs.CodeOf(err) == base.ErrCode_NotImplemented {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		// A friend list without the newest messages beats no friend list.
+		return nil, g.optional(ctx, depMessage, err)
 	}
 	return resp.GetMessages(), nil
 }
@@ -223,7 +225,9 @@ func (g *Gateway) listedUsers(ctx context.Context, c *app.RequestContext, viewer
 func (g *Gateway) checkListOwner(ctx context.Context, id int64) error {
 	r, err := g.svc.User.GetProfiles(ctx, &user.GetProfilesRequest{UserIds: []int64{id}})
 	if err != nil {
-		return err
+		// Without the user role the list is answered as it stands: for an id
+		// without an account it is empty, which is what UserNotFound would say.
+		return g.optional(ctx, depUser, err)
 	}
 	if r.GetProfiles()[id] == nil {
 		return errs.New(base.ErrCode_UserNotFound, "user not found")

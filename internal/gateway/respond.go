@@ -20,12 +20,14 @@ const internalMsg = "something went wrong on our side; please try again"
 // in time.
 const unavailableMsg = "the service is temporarily unavailable; please try again shortly"
 
-// unavailable reports whether err means a peer role could not be reached, as
-// opposed to a fault in the request or in our code.
+// unavailable reports whether err means a peer role could not be reached (or its
+// circuit breaker is open, failing calls at once), as opposed to a fault in the
+// request or in our code.
 func unavailable(err error) bool {
 	return errors.Is(err, kerrors.ErrRemoteOrNetwork) || errors.Is(err, kerrors.ErrGetConnection) ||
 		errors.Is(err, kerrors.ErrRPCTimeout) || errors.Is(err, kerrors.ErrNoMoreInstance) ||
-		errors.Is(err, kerrors.ErrServiceDiscovery) || errors.Is(err, context.DeadlineExceeded)
+		errors.Is(err, kerrors.ErrServiceDiscovery) || errors.Is(err, kerrors.ErrCircuitBreak) ||
+		errors.Is(err, context.DeadlineExceeded)
 }
 
 // ok writes a success answer: body's fields next to status_code 0.

@@ -46,9 +46,12 @@ func (g *Gateway) register(ctx context.Context, c *app.RequestContext) {
 	}
 	resp, err := g.svc.User.Register(ctx, &user.RegisterRequest{Username: name, Password: pw})
 	if err != nil {
-		g.fail(ctx, c, err, authBody(0, ""))
+		// Nothing stands in for an account: without the user role this fails
+		// with Unavailable, never a stand-in answer.
+		g.fail(ctx, c, g.essential(ctx, depUser, err), authBody(0, ""))
 		return
 	}
+	g.answered(depUser)
 	ok(c, authBody(resp.UserId, resp.Token))
 }
 
@@ -62,9 +65,10 @@ func (g *Gateway) login(ctx context.Context, c *app.RequestContext) {
 	}
 	resp, err := g.svc.User.Login(ctx, &user.LoginRequest{Username: name, Password: pw})
 	if err != nil {
-		g.fail(ctx, c, err, authBody(0, ""))
+		g.fail(ctx, c, g.essential(ctx, depUser, err), authBody(0, ""))
 		return
 	}
+	g.answered(depUser)
 	ok(c, authBody(resp.UserId, resp.Token))
 }
 
@@ -92,7 +96,9 @@ func (g *Gateway) userInfo(ctx context.Context, c *app.RequestContext) {
 	if id == 0 {
 		id = viewer
 	}
-	users, err := g.users(ctx, c, viewer, []int64{id})
+	// The profile is what this route is for: without the user role it answers
+	// Unavailable rather than a nameless stand-in. Missing counts still degrade.
+	users, err := g.joinUsers(ctx, c, viewer, []int64{id}, true)
 	if err != nil {
 		g.fail(ctx, c, err, fail)
 		return
@@ -108,9 +114,21 @@ func (g *Gateway) userInfo(ctx context.Context, c *app.RequestContext) {
 // users assembles the app's User objects for ids as seen by viewer (0: anonymous),
 // joining the profile from the user role with counts from the relation, favorite
 // and video roles. Ids without an account are left out.
+//
+// The lists that show users (videos, comments, follows) are what the client came
+// for; names and counts decorate them. So a role that is unavailable (down, timing
+// out, or cut off by its circuit breaker) does not fail the list: without the user
+// role every id gets a minimal User (see minimalUser), and counts a role could not
+// give are 0. Business errors still fail the call.
 func (g *Gateway) users(ctx context.Context, c *app.RequestContext, viewer int64, ids []int64) (map[int64]*User, error) {
+	return g.joinUsers(ctx, c, viewer, ids, false)
+}
+
+// joinUsers is users; with needProfiles a user role that is unavailable fails the
+// call with Unavailable instead of yielding minimal Users.
+func (g *Gateway) joinUsers(ctx context.Context, c *app.RequestContext, viewer int64, ids []int64, needProfiles bool) (map[int64]*User, error) {
 	var (
-		profiles map[int64]*base.Profile
+		profiles map[int64]*base.Profile // nil: the user role did not answer
 		rel      map[int64]*relation.UserStats
 		fav      map[int64]*favorite.UserStats
 		works    map[int64]int64
@@ -119,32 +137,42 @@ func (g *Gateway) users(ctx context.Context, c *app.RequestContext, viewer int64
 	eg.Go(func() error {
 		r, err := g.svc.User.GetProfiles(ectx, &user.GetProfilesRequest{UserIds: ids})
 		if err != nil {
-			return err
+			if needProfiles {
+				return g.essential(ectx, depUser, err)
+			}
+			return g.optional(ectx, depUser, err)
 		}
+		g.answered(depUser)
 		profiles = r.GetProfiles()
+		if profiles == nil {
+			profiles = map[int64]*base.Profile{}
+		}
 		return nil
 	})
 	eg.Go(func() error {
 		r, err := g.svc.Relation.UserStats(ectx, &relation.UserStatsRequest{ViewerId: viewer, UserIds: ids})
 		if err != nil {
-			return err
+			return g.optional(ectx, depRelation, err)
 		}
+		g.answered(depRelation)
 		rel = r.GetStats()
 		return nil
 	})
 	eg.Go(func() error {
 		r, err := g.svc.Favorite.UserStats(ectx, &favorite.UserStatsRequest{UserIds: ids})
 		if err != nil {
-			return err
+			return g.optional(ectx, depFavorite, err)
 		}
+		g.answered(depFavorite)
 		fav = r.GetStats()
 		return nil
 	})
 	eg.Go(func() error {
 		r, err := g.svc.Video.WorkCounts(ectx, &video.WorkCountsRequest{UserIds: ids})
 		if err != nil {
-			return err
+			return g.optional(ectx, depVideo, err)
 		}
+		g.answered(depVideo)
 		works = r.GetCounts()
 		return nil
 	})
@@ -152,23 +180,49 @@ func (g *Gateway) users(ctx context.Context, c *app.RequestContext, viewer int64
 		return nil, err
 	}
 	root := g.baseURL(c)
-	out := make(map[int64]*User, len(profiles))
+	out := make(map[int64]*User, len(ids))
+	if profiles == nil {
+		// Whether an id has an account is the user role's to say; without it
+		// every id is shown.
+		for _, id := range ids {
+			out[id] = minimalUser(root, id)
+		}
+	}
 	for id, p := range profiles {
-		u := &User{
+		out[id] = &User{
 			ID:              id,
 			Name:            p.Name,
-			Avatar:          g.mediaURL(root, p.Avatar, "/static/avatar/"+strconv.FormatInt(id, 10)+".png"),
-			BackgroundImage: g.mediaURL(root, p.BackgroundImage, fmt.Sprintf("/static/background/%d.png", id%backgroundCount)),
+			Avatar:          g.mediaURL(root, p.Avatar, defaultAvatar(id)),
+			BackgroundImage: g.mediaURL(root, p.BackgroundImage, defaultBackground(id)),
 			Signature:       p.Signature,
-			WorkCount:       works[id],
 		}
+	}
+	for id, u := range out {
+		u.WorkCount = works[id]
 		if r := rel[id]; r != nil {
 			u.FollowCount, u.FollowerCount, u.IsFollow = r.FollowCount, r.FollowerCount, r.IsFollow && viewer != id
 		}
 		if f := fav[id]; f != nil {
 			u.FavoriteCount, u.TotalFavorited = f.FavoriteCount, f.TotalFavorited
 		}
-		out[id] = u
 	}
 	return out, nil
+}
+
+// minimalUser is the User shown for id when its profile cannot be had: the id, an
+// empty name, and the generated avatar and background of a user who never set
+// their own, so the app still draws the author and can open their page. The name
+// stays empty rather than a made-up one, which the app would show as if real.
+func minimalUser(root string, id int64) *User {
+	return &User{ID: id, Avatar: root + defaultAvatar(id), BackgroundImage: root + defaultBackground(id)}
+}
+
+// defaultAvatar is the path of id's generated avatar (static.go).
+func defaultAvatar(id int64) string {
+	return "/static/avatar/" + strconv.FormatInt(id, 10) + ".png"
+}
+
+// defaultBackground is the path of id's generated background (static.go).
+func defaultBackground(id int64) string {
+	return fmt.Sprintf("/static/background/%d.png", id%backgroundCount)
 }

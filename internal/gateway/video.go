@@ -189,19 +189,17 @@ func (g *Gateway) videoObjects(ctx context.Context, c *app.RequestContext, viewe
 	if len(ids) > 0 {
 		eg.Go(func() error {
 			r, err := g.svc.Favorite.VideoStats(ectx, &favorite.VideoStatsRequest{ViewerId: viewer, VideoIds: ids})
-			if err != nil {
-				return err
+			if err == nil {
+				favs = r.GetStats()
 			}
-			favs = r.GetStats()
-			return nil
+			return g.optional(ectx, depFavorite, err) // down: no counts, not liked
 		})
 		eg.Go(func() error {
 			r, err := g.svc.Comment.VideoCounts(ectx, &comment.VideoCountsRequest{VideoIds: ids})
-			if err != nil {
-				return err
+			if err == nil {
+				comments = r.GetCounts()
 			}
-			comments = r.GetCounts()
-			return nil
+			return g.optional(ectx, depComment, err)
 		})
 	}
 	if err := eg.Wait(); err != nil {
