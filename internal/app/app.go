@@ -66,7 +66,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	start := time.Now()
-	p, err := openPlatform(ctx, cfg, log)
+	p, err := openRolePlatform(ctx, cfg, o.Role, log)
 	if err != nil {
 		return err
 	}

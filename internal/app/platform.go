@@ -64,13 +64,26 @@ func (p *platform) Background(w func(ctx context.Context) error) {
 	p.workers = append(p.workers, w)
 }
 
-func openPlatform(ctx context.Context, cfg config.Config, log *slog.Logger) (p *platform, err error) {
+// openPlatform opens what a process running every role needs.
+func openPlatform(ctx context.Context, cfg config.Config, log *slog.Logger) (*platform, error) {
+	return openRolePlatform(ctx, cfg, "", log)
+}
+
+// openRolePlatform opens what a process running role ("" for every role) needs.
+// The role names the process in its traces.
+func openRolePlatform(ctx context.Context, cfg config.Config, role string, log *slog.Logger) (p *platform, err error) {
 	p = &platform{cfg: cfg, log: log, metrics: obs.NewRegistry(), dbs: map[string]*db.DB{}}
 	defer func() {
 		if err != nil {
 			p.Close()
 		}
 	}()
+	// Tracing starts first and stops last: everything opened after it (the
+	// bus, the role's servers and clients) picks up its provider, and spans
+	// ended while the rest shuts down are still flushed.
+	if err := p.startTracing(ctx, role); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -96,9 +109,10 @@ func openPlatform(ctx context.Context, cfg config.Config, log *slog.Logger) (p *
 		p.sets = cache.NewLocalSortedSets(max(cfg.Cache.LocalEntries/100, 1000))
 	}
 
+	busOpts := []mq.Option{mq.WithName("mdouyin"), mq.WithLogger(log), mq.WithNamespace(cfg.Events.Namespace)}
 	switch cfg.Events.Driver {
 	case "nats":
-		if p.bus, err = mq.Connect(ctx, cfg.Events.NATSURL, mq.WithName("mdouyin"), mq.WithLogger(log)); err != nil {
+		if p.bus, err = mq.Connect(ctx, cfg.Events.NATSURL, busOpts...); err != nil {
 			return nil, err
 		}
 	default:
@@ -106,7 +120,7 @@ func openPlatform(ctx context.Context, cfg config.Config, log *slog.Logger) (p *
 			return nil, err
 		}
 		p.closers = append(p.closers, p.nats.Shutdown)
-		if p.bus, err = p.nats.Connect(ctx, mq.WithName("mdouyin"), mq.WithLogger(log)); err != nil {
+		if p.bus, err = p.nats.Connect(ctx, busOpts...); err != nil {
 			return nil, err
 		}
 	}
@@ -124,6 +138,37 @@ func openPlatform(ctx context.Context, cfg config.Config, log *slog.Logger) (p *
 		return nil, err
 	}
 	return p, nil
+}
+
+// traceFlushTimeout bounds how long shutdown waits for the last spans to reach
+// the collector; a collector that is down must not hold the process.
+const traceFlushTimeout = 5 * time.Second
+
+// startTracing exports this process's spans when tracing.otlp_endpoint is set,
+// as service mdouyin (every role) or mdouyin-<role>.
+func (p *platform) startTracing(ctx context.Context, role string) error {
+	t := p.cfg.Tracing
+	if t.OTLPEndpoint == "" {
+		return nil
+	}
+	service := "mdouyin"
+	if role != "" {
+		service += "-" + role
+	}
+	stop, err := obs.StartTracing(ctx, obs.TracingOptions{Endpoint: t.OTLPEndpoint, Insecure: t.Insecure,
+		SampleRatio: t.SampleRatio, Service: service, Log: p.log})
+	if err != nil {
+		return err
+	}
+	p.closers = append(p.closers, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), traceFlushTimeout)
+		defer cancel()
+		if err := stop(sctx); err != nil {
+			p.log.Warn("could not flush the last spans to the collector", "err", err)
+		}
+	})
+	p.log.Info("tracing", "collector", t.OTLPEndpoint, "service", service, "sample_ratio", t.SampleRatio)
+	return nil
 }
 
 // errNodeChanged stops id issuance when the lease was lost and a different

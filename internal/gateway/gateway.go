@@ -153,7 +153,7 @@ func New(d Deps) (*Gateway, error) {
 	// Hertz's own ClientIP believes X-Forwarded-For from anyone; ours only from
 	// configured proxies. The access log uses it.
 	g.h.SetClientIPFunc(g.clientIP)
-	g.h.Use(obs.RequestID(), obs.AccessLog(d.Log), obs.NewHTTPMetrics(d.Metrics).Middleware(),
+	g.h.Use(obs.RequestID(), obs.HTTPTracing(), obs.AccessLog(d.Log), obs.NewHTTPMetrics(d.Metrics).Middleware(),
 		recovery.Recovery(recovery.WithRecoveryHandler(g.recovered)))
 	if d.OpsOnly {
 		g.opsRoutes(d.Metrics)

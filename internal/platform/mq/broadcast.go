@@ -13,9 +13,10 @@ import (
 // Anything that must not be lost goes through Publish and a stream instead.
 //
 // A subject captured by a stream must not be used here, or the signal would be
-// stored as well.
+// stored as well. Broadcasts are not traced: they are short signals (drop a
+// page, a write has committed) whose spans would add noise, not insight.
 func (b *Bus) Broadcast(subject string, data []byte) error {
-	if err := b.nc.Publish(subject, data); err != nil {
+	if err := b.nc.Publish(b.ns.subject(subject), data); err != nil {
 		return fmt.Errorf("mq: broadcast %s: %w", subject, err)
 	}
 	return nil
@@ -28,7 +29,7 @@ func (b *Bus) Subscribe(subject string, fn func(subject string, data []byte)) (s
 	if fn == nil {
 		return nil, errors.New("mq: subscribe needs a handler")
 	}
-	sub, err := b.nc.Subscribe(subject, func(m *nats.Msg) { fn(m.Subject, m.Data) })
+	sub, err := b.nc.Subscribe(b.ns.subject(subject), func(m *nats.Msg) { fn(b.ns.local(m.Subject), m.Data) })
 	if err != nil {
 		return nil, fmt.Errorf("mq: subscribe %s: %w", subject, err)
 	}

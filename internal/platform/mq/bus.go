@@ -10,6 +10,14 @@
 // consumer, no subject transforms, no per-message TTL), because that is the
 // server Debian ships; partitioned streams compute the partition in the
 // publisher instead of relying on server-side mapping.
+//
+// A Bus may be given a namespace (WithNamespace) so that deployments sharing
+// one server never meet: it prefixes every stream name and subject on the
+// wire, and strips the prefix again from what handlers see.
+//
+// Publishing and handling are traced with OpenTelemetry: the publisher's span
+// context travels in the message headers, so a consumer's span continues the
+// trace of the request that published.
 package mq
 
 import (
@@ -25,6 +33,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Bus publishes events and runs durable consumers on one NATS connection.
@@ -33,6 +43,8 @@ type Bus struct {
 	nc  *nats.Conn
 	js  jetstream.JetStream
 	log *slog.Logger
+	ns  namespace
+	tr  tracing
 
 	mu     sync.Mutex
 	subs   map[*subscription]struct{}
@@ -43,9 +55,12 @@ type Bus struct {
 type Option func(*connectConfig)
 
 type connectConfig struct {
-	name string
-	log  *slog.Logger
-	nats []nats.Option
+	name       string
+	log        *slog.Logger
+	nats       []nats.Option
+	namespace  string
+	provider   trace.TracerProvider
+	propagator propagation.TextMapPropagator
 }
 
 // WithName sets the connection name the server shows in its monitoring, so an
@@ -56,6 +71,27 @@ func WithName(name string) Option { return func(c *connectConfig) { c.name = nam
 // WithLogger sets where connection events (disconnects, reconnects, async
 // errors) and consumer failures are logged. The default is slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(c *connectConfig) { c.log = l } }
+
+// WithNamespace keeps this bus apart from other deployments on the same
+// server: stream NAME becomes ns_NAME and subject a.b becomes ns.a.b on the
+// wire, while callers and handlers keep using the plain names. Durable
+// consumer names are per stream and stay as they are. The namespace is at
+// most 32 letters, digits, '-' or '_'; empty (the default) uses the plain
+// names, so data written before namespaces existed stays readable.
+func WithNamespace(ns string) Option { return func(c *connectConfig) { c.namespace = ns } }
+
+// WithTracerProvider sets where publish and handling spans go. The default
+// is OpenTelemetry's global provider, a no-op unless tracing was started.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *connectConfig) { c.provider = tp }
+}
+
+// WithPropagator sets how trace context is written into and read from message
+// headers. The default is OpenTelemetry's global propagator, which carries
+// nothing unless tracing was started.
+func WithPropagator(p propagation.TextMapPropagator) Option {
+	return func(c *connectConfig) { c.propagator = p }
+}
 
 func withNATSOptions(o ...nats.Option) Option {
 	return func(c *connectConfig) { c.nats = append(c.nats, o...) }
@@ -87,6 +123,9 @@ func connect(ctx context.Context, url string, opts ...Option) (*Bus, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("mq: connect to %s: %w", redact(url), err)
+	}
+	if !validNamespace(cfg.namespace) {
+		return nil, fmt.Errorf("mq: namespace %q must be at most %d letters, digits, '-' or '_'", cfg.namespace, maxNamespaceLen)
 	}
 	log := cfg.log
 	nopts := append([]nats.Option{
@@ -120,7 +159,8 @@ func connect(ctx context.Context, url string, opts ...Option) (*Bus, error) {
 		nc.Close()
 		return nil, fmt.Errorf("mq: jetstream: %w", err)
 	}
-	return &Bus{nc: nc, js: js, log: log, subs: make(map[*subscription]struct{})}, nil
+	return &Bus{nc: nc, js: js, log: log, ns: namespace(cfg.namespace),
+		tr: newTracing(cfg.provider, cfg.propagator), subs: make(map[*subscription]struct{})}, nil
 }
 
 // reconnectDelay backs off from 100ms to 5s with jitter, so a restarted
@@ -162,9 +202,13 @@ func (b *Bus) EnsureStream(ctx context.Context, spec StreamSpec) error {
 	if spec.Name == "" || len(spec.Subjects) == 0 {
 		return errors.New("mq: a stream needs a name and at least one subject")
 	}
+	subjects := make([]string, len(spec.Subjects))
+	for i, sub := range spec.Subjects {
+		subjects[i] = b.ns.subject(sub)
+	}
 	want := jetstream.StreamConfig{
-		Name:       spec.Name,
-		Subjects:   spec.Subjects,
+		Name:       b.ns.stream(spec.Name),
+		Subjects:   subjects,
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.LimitsPolicy,
 		MaxAge:     spec.MaxAge,
@@ -174,7 +218,7 @@ func (b *Bus) EnsureStream(ctx context.Context, spec StreamSpec) error {
 	// A stream that already has this configuration is left alone: several
 	// workers of a process ensure the same stream at start-up, and an update
 	// racing a consumer's creation trips a data race inside nats-server 2.15.
-	if st, err := b.js.Stream(ctx, spec.Name); err == nil && sameStream(st.CachedInfo().Config, want) {
+	if st, err := b.js.Stream(ctx, want.Name); err == nil && sameStream(st.CachedInfo().Config, want) {
 		return nil
 	}
 	_, err := b.js.CreateOrUpdateStream(ctx, want)
@@ -195,7 +239,7 @@ func sameStream(have, want jetstream.StreamConfig) bool {
 // DeleteStream removes a stream and everything in it. Deleting a missing
 // stream is not an error, so cleanup can run unconditionally.
 func (b *Bus) DeleteStream(ctx context.Context, name string) error {
-	if err := b.js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+	if err := b.js.DeleteStream(ctx, b.ns.stream(name)); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("mq: delete stream %s: %w", name, err)
 	}
 	return nil
@@ -206,8 +250,13 @@ func (b *Bus) DeleteStream(ctx context.Context, name string) error {
 // side. A non-empty msgID is sent as Nats-Msg-Id: publishing the same ID again
 // within the stream's duplicate window is accepted but stored only once, which
 // makes retrying a publish (for example from an outbox) safe.
-func (b *Bus) Publish(ctx context.Context, subject, msgID string, data []byte) error {
-	m := &nats.Msg{Subject: subject, Data: data}
+//
+// The publish is a producer span of the trace in ctx, and the span's context
+// goes along in the message headers for the consumer to continue.
+func (b *Bus) Publish(ctx context.Context, subject, msgID string, data []byte) (err error) {
+	m := &nats.Msg{Subject: b.ns.subject(subject), Data: data}
+	ctx, span := b.tr.startPublish(ctx, m, msgID)
+	defer func() { endSpan(span, err) }()
 	var opts []jetstream.PublishOpt
 	if msgID != "" {
 		opts = append(opts, jetstream.WithMsgID(msgID))

@@ -95,6 +95,8 @@ const (
 // handler for each message until Stop, Bus.Close or the end of ctx. The
 // handler's context is ctx, so cancelling ctx also tells running handlers to
 // give up (their messages are then redelivered), while Stop lets them finish.
+// Each handling is a consumer span, continuing the publisher's trace when the
+// message carries one.
 //
 // Messages are fetched only for idle handlers, never read ahead into a
 // client-side buffer: a buffered message's AckWait runs while it waits, so a
@@ -109,9 +111,13 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, handler Handler) (
 	if spec.Stream == "" || spec.Durable == "" || handler == nil {
 		return nil, errors.New("mq: a consumer needs a stream, a durable name and a handler")
 	}
-	cons, err := b.js.CreateOrUpdateConsumer(ctx, spec.Stream, jetstream.ConsumerConfig{
+	filter := spec.FilterSubject
+	if filter != "" {
+		filter = b.ns.subject(filter)
+	}
+	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.ns.stream(spec.Stream), jetstream.ConsumerConfig{
 		Durable:       spec.Durable,
-		FilterSubject: spec.FilterSubject,
+		FilterSubject: filter,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		MaxAckPending: spec.MaxAckPending,
@@ -328,7 +334,7 @@ func (s *subscription) handle(ctx context.Context, jm jetstream.Msg) {
 		return
 	}
 	m := Msg{
-		Subject:   jm.Subject(),
+		Subject:   s.bus.ns.local(jm.Subject()),
 		Data:      jm.Data(),
 		ID:        jm.Headers().Get(jetstream.MsgIDHeader),
 		Delivery:  md.NumDelivered,
@@ -339,7 +345,9 @@ func (s *subscription) handle(ctx context.Context, jm jetstream.Msg) {
 	if s.ackWait > 0 {
 		go s.keepAlive(jm, done)
 	}
-	err = s.handler(ctx, m)
+	hctx, span := s.bus.tr.startProcess(ctx, jm, s.spec.Durable, md)
+	err = s.handler(hctx, m)
+	endSpan(span, err)
 	close(done)
 
 	if err == nil {

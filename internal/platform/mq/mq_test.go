@@ -34,24 +34,167 @@ func TestMain(m *testing.M) {
 }
 
 // TestBus runs the conformance suite against every server available: always
-// an embedded one, and the external one when MDOUYIN_TEST_NATS_URL is set.
+// an embedded one, and the external one when MDOUYIN_TEST_NATS_URL is set;
+// each once with plain names and once inside a namespace, which callers must
+// not be able to tell apart.
 func TestBus(t *testing.T) {
+	for _, ns := range []string{"", "mqtest-ns_1"} {
+		label := ""
+		if ns != "" {
+			label = "-namespaced"
+		}
+		t.Run("embedded"+label, func(t *testing.T) {
+			e := startEmbedded(t, t.TempDir())
+			suite(t, func(t *testing.T) *Bus { return connectEmbedded(t, e, WithNamespace(ns)) })
+		})
+		t.Run("external"+label, func(t *testing.T) {
+			url := testenv.NATSURL(t)
+			suite(t, func(t *testing.T) *Bus { return connectURL(t, url, WithNamespace(ns)) })
+		})
+	}
+}
+
+// TestNamespacesKeepDeploymentsApart puts three deployments on one server
+// (two namespaces and the plain names) using the same stream, subjects and
+// durable consumer names, and checks that none sees another's messages or
+// broadcasts, and what each looks like on the wire.
+func TestNamespacesKeepDeploymentsApart(t *testing.T) {
 	t.Run("embedded", func(t *testing.T) {
 		e := startEmbedded(t, t.TempDir())
-		suite(t, func(t *testing.T) *Bus { return connectEmbedded(t, e) })
+		testNamespaces(t, func(t *testing.T, o ...Option) *Bus { return connectEmbedded(t, e, o...) })
 	})
 	t.Run("external", func(t *testing.T) {
 		url := testenv.NATSURL(t)
-		suite(t, func(t *testing.T) *Bus {
-			t.Helper()
-			b, err := Connect(t.Context(), url, WithName("mq-test"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(b.Close)
-			return b
-		})
+		testNamespaces(t, func(t *testing.T, o ...Option) *Bus { return connectURL(t, url, o...) })
 	})
+}
+
+func testNamespaces(t *testing.T, connect func(*testing.T, ...Option) *Bus) {
+	suffix := unique(t)[len("mqtest_"):]
+	spaces := []string{"nsa_" + suffix, "nsb-" + suffix, ""}
+	buses := make([]*Bus, len(spaces))
+	for i, ns := range spaces {
+		buses[i] = connect(t, WithNamespace(ns))
+	}
+	// Keep one stream alive per server, as suite does, so that deleting the
+	// test's streams never empties the account.
+	ensureStream(t, buses[2])
+
+	name := unique(t)
+	for i, b := range buses {
+		spec := StreamSpec{Name: name, Subjects: []string{name + ".>"}, MaxAge: time.Hour}
+		if err := b.EnsureStream(t.Context(), spec); err != nil {
+			t.Fatalf("deployment %q: %v", spaces[i], err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := b.DeleteStream(ctx, name); err != nil {
+				t.Errorf("cleanup: %v", err)
+			}
+		})
+	}
+
+	// On the wire: ns_NAME capturing ns.NAME.>, and the plain deployment
+	// exactly as before namespaces existed.
+	raw := buses[2].js
+	for _, ns := range spaces {
+		wantName, wantSubject := name, name+".>"
+		if ns != "" {
+			wantName, wantSubject = ns+"_"+name, ns+"."+name+".>"
+		}
+		st, err := raw.Stream(t.Context(), wantName)
+		if err != nil {
+			t.Fatalf("stream %s on the server: %v", wantName, err)
+		}
+		if got := st.CachedInfo().Config.Subjects; !slices.Equal(got, []string{wantSubject}) {
+			t.Fatalf("stream %s captures %v, want [%s]", wantName, got, wantSubject)
+		}
+	}
+
+	for i, b := range buses {
+		publish(t, b, name+".x", "same-id", spaces[i])
+	}
+	for i, b := range buses {
+		got := make(chan Msg, 10)
+		consume(t, b, ConsumerSpec{Stream: name, Durable: "d", FilterSubject: name + ".x"}, func(_ context.Context, m Msg) error {
+			got <- m
+			return nil
+		})
+		m := receive(t, got, 1)[0]
+		if string(m.Data) != spaces[i] || m.Subject != name+".x" || m.ID != "same-id" {
+			t.Fatalf("deployment %q consumed %q on %q (id %q); want its own message on %s.x",
+				spaces[i], m.Data, m.Subject, m.ID, name)
+		}
+		waitSettled(t, b, name, "d", 1)
+		st, err := b.js.Stream(t.Context(), b.ns.stream(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := st.CachedInfo().State.Msgs; n != 1 {
+			t.Fatalf("deployment %q's stream holds %d messages, want only its own", spaces[i], n)
+		}
+	}
+
+	// Broadcasts: each deployment subscribes to the same pattern and
+	// broadcasts once. Every broadcast is flushed before any deployment sends
+	// its end marker, so a message of another deployment that reached a
+	// subscriber would be queued ahead of that subscriber's marker.
+	subject := "bc." + suffix
+	got := make([]chan string, len(buses))
+	for i, b := range buses {
+		got[i] = make(chan string, 10)
+		stop, err := b.Subscribe(subject+".*", func(s string, d []byte) { got[i] <- s + "=" + string(d) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(stop)
+	}
+	// The plain deployment sees a namespace's traffic only by naming its
+	// prefix, which shows the subject on the wire.
+	wire := make(chan string, 10)
+	stop, err := buses[2].Subscribe(spaces[0]+"."+subject+".x", func(s string, _ []byte) { wire <- s })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	for _, b := range buses {
+		if err := b.nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, b := range buses {
+		if err := b.Broadcast(subject+".x", []byte("from "+spaces[i])); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, b := range buses {
+		if err := b.Broadcast(subject+".end", nil); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{subject + ".x=from " + spaces[i], subject + ".end="}
+		if m := receive(t, got[i], 2); !slices.Equal(m, want) {
+			t.Fatalf("deployment %q received %q, want only its own broadcasts %q", spaces[i], m, want)
+		}
+	}
+	if s := receive(t, wire, 1)[0]; s != spaces[0]+"."+subject+".x" {
+		t.Fatalf("the namespace's broadcast travelled on %q, want %s.%s.x", s, spaces[0], subject)
+	}
+}
+
+// TestNamespaceChecked refuses a namespace that would not make valid stream
+// names and subjects.
+func TestNamespaceChecked(t *testing.T) {
+	e := startEmbedded(t, t.TempDir())
+	for _, ns := range []string{"a.b", "a b", "a*", strings.Repeat("x", 33)} {
+		if b, err := e.Connect(t.Context(), WithLogger(quietLogger()), WithNamespace(ns)); err == nil {
+			b.Close()
+			t.Errorf("namespace %q accepted", ns)
+		}
+	}
 }
 
 func suite(t *testing.T, newBus func(*testing.T) *Bus) {
@@ -140,7 +283,7 @@ func testDuplicates(t *testing.T, b *Bus) {
 	publish(t, b, name+".x", "same", "first")
 	publish(t, b, name+".x", "same", "second")
 	publish(t, b, name+".x", "other", "third")
-	st, err := b.js.Stream(t.Context(), name)
+	st, err := b.js.Stream(t.Context(), b.ns.stream(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +492,7 @@ func testSlowHandler(t *testing.T, b *Bus) {
 		t.Fatalf("the slow message was delivered again (delivery %d) while being handled", m.Delivery)
 	default:
 	}
-	c, err := b.js.Consumer(t.Context(), name, "d")
+	c, err := b.js.Consumer(t.Context(), b.ns.stream(name), "d")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +507,7 @@ func testEnsureUpdates(t *testing.T, b *Bus) {
 	if err := b.EnsureStream(t.Context(), spec); err != nil {
 		t.Fatalf("updating an existing stream: %v", err)
 	}
-	st, err := b.js.Stream(t.Context(), name)
+	st, err := b.js.Stream(t.Context(), b.ns.stream(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -615,9 +758,19 @@ func startEmbedded(t *testing.T, dir string) *Embedded {
 	return e
 }
 
-func connectEmbedded(t *testing.T, e *Embedded) *Bus {
+func connectEmbedded(t *testing.T, e *Embedded, opts ...Option) *Bus {
 	t.Helper()
-	b, err := e.Connect(t.Context(), WithLogger(quietLogger()))
+	b, err := e.Connect(t.Context(), append([]Option{WithLogger(quietLogger())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+func connectURL(t *testing.T, url string, opts ...Option) *Bus {
+	t.Helper()
+	b, err := Connect(t.Context(), url, append([]Option{WithName("mq-test"), WithLogger(quietLogger())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -719,7 +872,7 @@ func eventually(t *testing.T, what string, cond func() error) {
 func waitSettled(t *testing.T, b *Bus, stream, durable string, lastSeq uint64) {
 	t.Helper()
 	eventually(t, "the consumer to settle", func() error {
-		c, err := b.js.Consumer(t.Context(), stream, durable)
+		c, err := b.js.Consumer(t.Context(), b.ns.stream(stream), durable)
 		if err != nil {
 			return err
 		}

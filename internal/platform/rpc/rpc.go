@@ -1,5 +1,6 @@
 // Package rpc holds the Kitex settings every role shares, so that servers and
-// clients agree on transport and business errors cross process boundaries intact.
+// clients agree on transport, business errors cross process boundaries intact,
+// and traces continue from caller to callee.
 package rpc
 
 import (
@@ -13,10 +14,14 @@ import (
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/server"
 	"github.com/cloudwego/kitex/transport"
+
+	"github.com/mdouyin/mdouyin/internal/platform/obs"
 )
 
 // ServerOptions are the options of a role's Kitex server on ln. TTHeader carries
-// business status errors (errs.Error) to the caller. The server stops, draining
+// business status errors (errs.Error) to the caller, and the caller's trace
+// context in, so each call is a server span of the caller's trace (see
+// obs.StartTracing; a no-op while tracing is off). The server stops, draining
 // calls in flight, when ctx ends; signals are the caller's business, not Kitex's.
 func ServerOptions(ctx context.Context, role string, ln net.Listener) []server.Option {
 	return []server.Option{
@@ -29,6 +34,7 @@ func ServerOptions(ctx context.Context, role string, ln net.Listener) []server.O
 		server.WithMetaHandler(transmeta.ServerTTHeaderHandler),
 		server.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: role}),
 		server.WithExitWaitTime(5 * time.Second),
+		server.WithMiddleware(obs.KitexServerTracing()),
 	}
 }
 
@@ -53,11 +59,14 @@ func ClientOptions(role string, addrs []string, timeout time.Duration) []client.
 }
 
 // BaseClientOptions are what every client needs whatever finds its servers
-// (static addresses, or discovery): the transport that carries business errors.
+// (static addresses, or discovery): the transport that carries business errors,
+// and a client span per attempt whose context travels to the server, so a call
+// retried on another replica shows each try.
 func BaseClientOptions() []client.Option {
 	return []client.Option{
 		client.WithTransportProtocol(transport.TTHeaderFramed),
 		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
 		client.WithClientBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: "mdouyin"}),
+		client.WithMiddleware(obs.KitexClientTracing()),
 	}
 }
