@@ -41,7 +41,7 @@ func Reindex(ctx context.Context, o Options, out io.Writer, tty bool) (int64, er
 		return 0, err
 	}
 
-	p, err := openPlatform(ctx, cfg, o.Log)
+	p, err := openRolePlatform(ctx, cfg, o.Role, o.Log)
 	if err != nil {
 		return 0, err
 	}

@@ -87,19 +87,8 @@ func (g *Gateway) answered(dep string) {
 	g.degradation().answered(dep)
 }
 
-// degraders holds each Gateway's degrader, made on first use. It stands in for a
-// field of Gateway set in New (with the Deps' metrics registry), which is where the
-// degrader belongs; until then the counter is not registered.
-var degraders sync.Map // *Gateway → *degrader
-
 // degradation returns g's degrader.
-func (g *Gateway) degradation() *degrader {
-	if d, ok := degraders.Load(g); ok {
-		return d.(*degrader)
-	}
-	d, _ := degraders.LoadOrStore(g, newDegrader(nil, g.log))
-	return d.(*degrader)
-}
+func (g *Gateway) degradation() *degrader { return g.degrade }
 
 // degrader counts and logs the requests answered without a role, per role.
 type degrader struct {

@@ -81,6 +81,7 @@ type Gateway struct {
 	media   blob.Store
 	ln      *drainListener
 	loc     *time.Location // the time zone of create_date
+	degrade *degrader      // answers without roles that are down (degrade.go)
 
 	adminTokens *token.Manager
 	console     fs.FS
@@ -91,15 +92,16 @@ var errRateLimited = errs.New(base.ErrCode_RateLimited, "too many requests; plea
 // New builds the gateway and its routes; Run serves them.
 func New(d Deps) (*Gateway, error) {
 	g := &Gateway{
-		cfg:    d.Config,
-		svc:    d.Services,
-		tokens: d.Tokens,
-		limits: d.Limits,
-		log:    d.Log,
-		ready:  d.Ready,
-		static: newStaticImages(),
-		media:  d.Media,
-		loc:    time.UTC,
+		cfg:     d.Config,
+		svc:     d.Services,
+		tokens:  d.Tokens,
+		limits:  d.Limits,
+		log:     d.Log,
+		ready:   d.Ready,
+		degrade: newDegrader(d.Metrics, d.Log),
+		static:  newStaticImages(),
+		media:   d.Media,
+		loc:     time.UTC,
 
 		adminTokens: d.AdminTokens,
 		console:     d.Console,

@@ -1,10 +1,12 @@
 // Package obs is the observability plumbing every mdouyin process shares: structured
 // logs through log/slog, Prometheus metrics, request ids and access logs for the Hertz
-// servers, and the bridges that make Hertz and Kitex log through the same slog logger.
+// servers, the bridges that make Hertz and Kitex log through the same slog logger, and
+// OpenTelemetry tracing (trace.go).
 //
-// It holds no state of its own. The one global it touches is the pair of framework
-// loggers, which Hertz and Kitex keep at package level; InstallFrameworkLoggers is the
-// only function that writes them.
+// It holds no state of its own. The globals it touches are the pair of framework
+// loggers, which Hertz and Kitex keep at package level (only InstallFrameworkLoggers
+// writes them), and OpenTelemetry's tracer provider, propagator and error handler
+// (only StartTracing writes them).
 package obs
 
 import (
