@@ -109,7 +109,8 @@ func openRolePlatform(ctx context.Context, cfg config.Config, role string, log *
 		p.sets = cache.NewLocalSortedSets(max(cfg.Cache.LocalEntries/100, 1000))
 	}
 
-	busOpts := []mq.Option{mq.WithName("mdouyin"), mq.WithLogger(log), mq.WithNamespace(cfg.Events.Namespace)}
+	busOpts := []mq.Option{mq.WithName("mdouyin"), mq.WithLogger(log), mq.WithNamespace(cfg.Events.Namespace),
+		mq.WithReplicas(cfg.Events.Replicas)}
 	switch cfg.Events.Driver {
 	case "nats":
 		if p.bus, err = mq.Connect(ctx, cfg.Events.NATSURL, busOpts...); err != nil {

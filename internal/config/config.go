@@ -174,6 +174,8 @@ type Events struct {
 	// Namespace keeps deployments that share one NATS server apart: every
 	// stream name and subject of this deployment is prefixed with it.
 	Namespace string `yaml:"namespace" env:"EVENTS_NAMESPACE"`
+	// Replicas is how many copies of each stream a NATS cluster keeps (0: 1).
+	Replicas int `yaml:"replicas" env:"EVENTS_REPLICAS"`
 }
 
 // Tracing exports OpenTelemetry spans (HTTP requests, Kitex calls, NATS
@@ -232,7 +234,7 @@ func Default() Config {
 		Admin:     Admin{TokenTTL: 12 * time.Hour},
 		Database:  Database{Driver: "sqlite"},
 		Cache:     Cache{Driver: "local", LocalEntries: 100_000},
-		Events:    Events{Driver: "embedded"},
+		Events:    Events{Driver: "embedded", Replicas: 1},
 		Blob:      Blob{Driver: "local", S3: S3{Presign: 24 * time.Hour}},
 		Tracing:   Tracing{SampleRatio: 1},
 	}
@@ -488,6 +490,9 @@ func (c *Config) Validate(role string) error {
 	}
 	if !namespaceRE.MatchString(c.Events.Namespace) {
 		bad("events.namespace (MDOUYIN_EVENTS_NAMESPACE) %q must be at most 32 letters, digits, '-' or '_'", c.Events.Namespace)
+	}
+	if c.Events.Replicas < 0 || c.Events.Replicas > 5 || (c.Events.Driver == "embedded" && c.Events.Replicas > 1) {
+		bad("events.replicas (MDOUYIN_EVENTS_REPLICAS) must be 1-5, and 1 with the embedded server")
 	}
 	if c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1 {
 		bad("tracing.sample_ratio (MDOUYIN_TRACE_SAMPLE_RATIO) must be 0-1")

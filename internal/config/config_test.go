@@ -169,3 +169,23 @@ func TestEventsNamespaceAndTracingSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestEventsReplicas(t *testing.T) {
+	for _, tc := range []struct {
+		env map[string]string
+		ok  bool
+	}{
+		{map[string]string{"MDOUYIN_EVENTS_DRIVER": "nats", "MDOUYIN_NATS_URL": "nats://a:4222", "MDOUYIN_EVENTS_REPLICAS": "3"}, true},
+		{map[string]string{"MDOUYIN_EVENTS_REPLICAS": "3"}, false}, // the embedded server is one server
+		{map[string]string{"MDOUYIN_EVENTS_DRIVER": "nats", "MDOUYIN_NATS_URL": "nats://a:4222", "MDOUYIN_EVENTS_REPLICAS": "6"}, false},
+		{map[string]string{"MDOUYIN_EVENTS_DRIVER": "nats", "MDOUYIN_NATS_URL": "nats://a:4222", "MDOUYIN_EVENTS_REPLICAS": "-1"}, false},
+	} {
+		c, err := Load("", func(k string) string { return tc.env[k] })
+		if err == nil {
+			err = c.Validate("")
+		}
+		if (err == nil) != tc.ok {
+			t.Errorf("%v: %v", tc.env, err)
+		}
+	}
+}

@@ -21,6 +21,7 @@
 package mq
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,6 +46,9 @@ type Bus struct {
 	log *slog.Logger
 	ns  namespace
 	tr  tracing
+	// replicas is how many copies of each stream a clustered server keeps,
+	// unless a stream's spec says otherwise.
+	replicas int
 
 	mu     sync.Mutex
 	subs   map[*subscription]struct{}
@@ -59,6 +63,7 @@ type connectConfig struct {
 	log        *slog.Logger
 	nats       []nats.Option
 	namespace  string
+	replicas   int
 	provider   trace.TracerProvider
 	propagator propagation.TextMapPropagator
 }
@@ -79,6 +84,11 @@ func WithLogger(l *slog.Logger) Option { return func(c *connectConfig) { c.log =
 // most 32 letters, digits, '-' or '_'; empty (the default) uses the plain
 // names, so data written before namespaces existed stays readable.
 func WithNamespace(ns string) Option { return func(c *connectConfig) { c.namespace = ns } }
+
+// WithReplicas sets how many copies of every stream a NATS cluster keeps (a
+// stream's own StreamSpec.Replicas wins). 3 survives the loss of one server; a
+// single server only accepts 1, the default.
+func WithReplicas(n int) Option { return func(c *connectConfig) { c.replicas = n } }
 
 // WithTracerProvider sets where publish and handling spans go. The default
 // is OpenTelemetry's global provider, a no-op unless tracing was started.
@@ -159,7 +169,7 @@ func connect(ctx context.Context, url string, opts ...Option) (*Bus, error) {
 		nc.Close()
 		return nil, fmt.Errorf("mq: jetstream: %w", err)
 	}
-	return &Bus{nc: nc, js: js, log: log, ns: namespace(cfg.namespace),
+	return &Bus{nc: nc, js: js, log: log, ns: namespace(cfg.namespace), replicas: max(cfg.replicas, 1),
 		tr: newTracing(cfg.provider, cfg.propagator), subs: make(map[*subscription]struct{})}, nil
 }
 
@@ -191,7 +201,8 @@ type StreamSpec struct {
 	// Duplicates is the window in which a repeated Nats-Msg-Id is stored only
 	// once; 0 means the server default (two minutes, capped at MaxAge).
 	Duplicates time.Duration
-	// Replicas is the number of copies in a cluster; 0 means 1.
+	// Replicas is the number of copies in a cluster; 0 means the bus's
+	// (WithReplicas, default 1).
 	Replicas int
 }
 
@@ -213,7 +224,7 @@ func (b *Bus) EnsureStream(ctx context.Context, spec StreamSpec) error {
 		Retention:  jetstream.LimitsPolicy,
 		MaxAge:     spec.MaxAge,
 		Duplicates: spec.Duplicates,
-		Replicas:   max(spec.Replicas, 1),
+		Replicas:   cmp.Or(spec.Replicas, b.replicas),
 	}
 	// A stream that already has this configuration is left alone: several
 	// workers of a process ensure the same stream at start-up, and an update

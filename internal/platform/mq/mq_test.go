@@ -950,3 +950,25 @@ func testBroadcast(t *testing.T, a, b *Bus) {
 		t.Error("Subscribe without a handler succeeded")
 	}
 }
+
+// TestStreamReplicas checks that the bus's replica count reaches the server:
+// a single server refuses three copies, and a stream's own count wins.
+func TestStreamReplicas(t *testing.T) {
+	e := startEmbedded(t, t.TempDir())
+	b := connectEmbedded(t, e, WithReplicas(3))
+	spec := StreamSpec{Name: "REPLICAS", Subjects: []string{"replicas.>"}}
+	if err := b.EnsureStream(t.Context(), spec); err == nil {
+		t.Fatal("a single server accepted a stream of 3 replicas")
+	}
+	spec.Replicas = 1
+	if err := b.EnsureStream(t.Context(), spec); err != nil {
+		t.Fatalf("a stream asking for 1 replica: %v", err)
+	}
+	st, err := b.js.Stream(t.Context(), "REPLICAS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := st.CachedInfo().Config.Replicas; n != 1 {
+		t.Fatalf("stream has %d replicas, want 1", n)
+	}
+}
