@@ -67,7 +67,12 @@ func (s *Service) RunIndexer(ctx context.Context, bus *mq.Bus, durable string) e
 		defer close(loopDone)
 		s.indexLoop(ctx, ops)
 	}()
-	sub, err := bus.Consume(ctx, mq.ConsumerSpec{Stream: commentsvc.EventsStream, Durable: durable, Concurrency: maxBatch},
+	// The consumer is this replica's own. One that has not fetched for as long
+	// as the stream keeps events is of no use any more (its replica, if it
+	// ever comes back, has missed events and must be reindexed), so the server
+	// removes it then instead of keeping it forever.
+	sub, err := bus.Consume(ctx, mq.ConsumerSpec{Stream: commentsvc.EventsStream, Durable: durable, Concurrency: maxBatch,
+		InactiveThreshold: commentsvc.EventsRetention},
 		func(ctx context.Context, m mq.Msg) error {
 			var e commentsvc.Event
 			if err := json.Unmarshal(m.Data, &e); err != nil {

@@ -66,9 +66,13 @@ func EnsureStreams(ctx context.Context, bus *mq.Bus) error {
 		return err
 	}
 	return bus.EnsureStream(ctx, mq.StreamSpec{
-		Name: EventsStream, Subjects: []string{eventSubjectPrefix + ">"}, MaxAge: 7 * 24 * time.Hour,
+		Name: EventsStream, Subjects: []string{eventSubjectPrefix + ">"}, MaxAge: EventsRetention,
 	})
 }
+
+// EventsRetention is how long EventsStream keeps the comment events: a consumer
+// away for longer has missed some.
+const EventsRetention = 7 * 24 * time.Hour
 
 // writeMsg is one message of WritesStream: a comment to apply, or a cache
 // rebuild to run.

@@ -35,6 +35,12 @@ type ConsumerSpec struct {
 	// that fails MaxDeliver times stays in the stream but is not delivered
 	// again; the last failure is logged at error level.
 	MaxDeliver int
+	// InactiveThreshold removes the consumer from the server once no one has
+	// fetched from it for this long; 0 keeps it forever. Consumers shared by
+	// a role's replicas need none; one per replica (a replica's own index)
+	// should have one, or every replica that is gone for good leaves its
+	// consumer behind.
+	InactiveThreshold time.Duration
 
 	// Concurrency is how many handlers run at once; 0 or 1 means one at a
 	// time, in stream order.
@@ -123,6 +129,8 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, handler Handler) (
 		MaxAckPending: spec.MaxAckPending,
 		AckWait:       spec.AckWait,
 		MaxDeliver:    spec.MaxDeliver,
+
+		InactiveThreshold: spec.InactiveThreshold,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mq: consumer %s on %s: %w", spec.Durable, spec.Stream, err)

@@ -972,3 +972,37 @@ func TestStreamReplicas(t *testing.T) {
 		t.Fatalf("stream has %d replicas, want 1", n)
 	}
 }
+
+// TestConsumerInactiveThreshold checks that a consumer's inactivity threshold
+// reaches the server, on every server available (the external one is the
+// Debian 2.9 of CI machines, the oldest we support).
+func TestConsumerInactiveThreshold(t *testing.T) {
+	run := func(t *testing.T, b *Bus) {
+		spec := StreamSpec{Name: "INACTIVE", Subjects: []string{"inactive.>"}}
+		if err := b.EnsureStream(t.Context(), spec); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.DeleteStream(context.Background(), "INACTIVE") })
+		sub, err := b.Consume(t.Context(), ConsumerSpec{Stream: "INACTIVE", Durable: "replica-1", InactiveThreshold: 90 * time.Minute},
+			func(context.Context, Msg) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Stop()
+		st, err := b.js.Stream(t.Context(), b.ns.stream("INACTIVE"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := st.Consumer(t.Context(), "replica-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.CachedInfo().Config.InactiveThreshold; got != 90*time.Minute {
+			t.Fatalf("the server keeps an inactivity threshold of %v, want 90m", got)
+		}
+	}
+	t.Run("embedded", func(t *testing.T) { run(t, connectEmbedded(t, startEmbedded(t, t.TempDir()))) })
+	t.Run("external", func(t *testing.T) {
+		run(t, connectURL(t, testenv.NATSURL(t), WithNamespace("inactive_"+strconv.FormatInt(time.Now().UnixNano(), 36))))
+	})
+}
