@@ -141,7 +141,8 @@ func Run(ctx context.Context, o Options) error {
 		}
 		var reg *discovery.Registry
 		if p.etcd != nil {
-			if reg, err = discovery.NewRegistry(p.etcd, discovery.RegistryOptions{Advertise: cfg.RPC.Advertise, Log: log}); err != nil {
+			if reg, err = discovery.NewRegistry(p.etcd, discovery.RegistryOptions{Advertise: cfg.RPC.Advertise, Log: log,
+				Prefix: p.etcdPrefix(discovery.DefaultPrefix)}); err != nil {
 				return err
 			}
 		}

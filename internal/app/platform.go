@@ -102,14 +102,18 @@ func openRolePlatform(ctx context.Context, cfg config.Config, role string, log *
 			return nil, err
 		}
 		p.closers = append(p.closers, func() { client.Close() })
-		p.cache = cache.NewRedis(client, "mdouyin:")
-		p.sets = cache.NewRedisSortedSets(client, "mdouyin:")
+		prefix := "mdouyin:"
+		if ns := cfg.Namespace; ns != "" {
+			prefix += ns + ":"
+		}
+		p.cache = cache.NewRedis(client, prefix)
+		p.sets = cache.NewRedisSortedSets(client, prefix)
 	default:
 		p.cache = cache.NewLocal(cfg.Cache.LocalEntries)
 		p.sets = cache.NewLocalSortedSets(max(cfg.Cache.LocalEntries/100, 1000))
 	}
 
-	busOpts := []mq.Option{mq.WithName("mdouyin"), mq.WithLogger(log), mq.WithNamespace(cfg.Events.Namespace),
+	busOpts := []mq.Option{mq.WithName("mdouyin"), mq.WithLogger(log), mq.WithNamespace(cfg.Namespace),
 		mq.WithReplicas(cfg.Events.Replicas)}
 	switch cfg.Events.Driver {
 	case "nats":
@@ -186,7 +190,7 @@ func (p *platform) openEtcd(ctx context.Context) error {
 	}
 	p.etcd = cli
 	p.closers = append(p.closers, func() { cli.Close() })
-	lease, err := nodeid.Acquire(ctx, cli, "mdouyin/nodeid", idgen.MaxNode, 5*time.Second, p.log)
+	lease, err := nodeid.Acquire(ctx, cli, p.etcdPrefix("mdouyin/nodeid"), idgen.MaxNode, 5*time.Second, p.log)
 	if err != nil {
 		return err
 	}
@@ -210,9 +214,19 @@ func (p *platform) openEtcd(ctx context.Context) error {
 	})); err != nil {
 		return err
 	}
-	p.resolver, err = discovery.NewResolver(cli, "")
+	p.resolver, err = discovery.NewResolver(cli, p.etcdPrefix(discovery.DefaultPrefix))
 	p.log.Info("node number leased from etcd", "node", node)
 	return err
+}
+
+// etcdPrefix puts an etcd key prefix under this deployment's namespace, so
+// deployments sharing one etcd neither find each other's replicas nor take
+// each other's node numbers.
+func (p *platform) etcdPrefix(prefix string) string {
+	if p.cfg.Namespace == "" {
+		return prefix
+	}
+	return "mdouyin-ns/" + p.cfg.Namespace + "/" + prefix
 }
 
 // DB returns the database of a service, opening it on first use: with SQLite a

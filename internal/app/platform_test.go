@@ -3,10 +3,12 @@ package app
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
 	"github.com/mdouyin/mdouyin/internal/config"
+	"github.com/mdouyin/mdouyin/internal/platform/discovery/etcdtest"
 )
 
 func TestJWTSecretGeneratedOnceAndKept(t *testing.T) {
@@ -47,5 +49,29 @@ func TestJWTSecretGeneratedOnceAndKept(t *testing.T) {
 	entries, _ := os.ReadDir(cfg.DataDir)
 	if len(entries) != 1 {
 		t.Fatalf("temporary files left behind: %v", entries)
+	}
+}
+
+// TestNamespaceKeepsEtcdKeysApart opens three processes' etcd side on one etcd:
+// two in one namespace, one in another. Node numbers are leased per namespace,
+// so the second namespace starts again at 0 while the first hands out 0 and 1.
+func TestNamespaceKeepsEtcdKeysApart(t *testing.T) {
+	endpoints := etcdtest.Endpoints(t)
+	open := func(ns string) *platform {
+		cfg := config.Default()
+		cfg.RPC.Etcd, cfg.Namespace = endpoints, ns
+		p := &platform{cfg: cfg, log: quiet}
+		if err := p.openEtcd(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		return p
+	}
+	a1, a2, b := open("blue"), open("blue"), open("green")
+	if got := []int{a1.lease.Node(), a2.lease.Node(), b.lease.Node()}; !slices.Equal(got, []int{0, 1, 0}) {
+		t.Fatalf("node numbers %v, want [0 1 0]", got)
+	}
+	if a1.etcdPrefix("x") == b.etcdPrefix("x") || open("").etcdPrefix("x") != "x" {
+		t.Fatal("etcd prefixes do not follow the namespace")
 	}
 }

@@ -48,7 +48,8 @@ func TestTracingAcrossRoles(t *testing.T) {
 	col := newCollector(t)
 	cfg := testConfig(t)
 	cfg.JWT.Secret = strings.Repeat("tracing-secret!", 3)
-	cfg.Events = config.Events{Driver: "nats", NATSURL: testenv.NATSURL(t), Namespace: "trace_" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+	cfg.Events = config.Events{Driver: "nats", NATSURL: testenv.NATSURL(t)}
+	cfg.Namespace = "trace_" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	cfg.Tracing.OTLPEndpoint = col.addr()
 	cfg.Tracing.Insecure = true
 
@@ -110,7 +111,7 @@ func TestTracingAcrossRoles(t *testing.T) {
 func TestEventsNamespace(t *testing.T) {
 	clip := testenv.Clip(t)
 	cfg := testConfig(t)
-	cfg.Events.Namespace = "ns_app"
+	cfg.Namespace = "ns_app"
 	cfg.Admin.Password = "namespace-password"
 	p := start(t, cfg, "", nil)
 

@@ -39,6 +39,10 @@ type Config struct {
 	PublicURL string `yaml:"public_url" env:"PUBLIC_URL"` // base of media URLs; empty: each request's Host
 	TimeZone  string `yaml:"time_zone" env:"TIME_ZONE"`   // for create_date
 	Node      int    `yaml:"node" env:"NODE"`             // id generator node, 0-255
+	// Namespace keeps deployments that share infrastructure apart: it
+	// prefixes NATS stream names and subjects, etcd keys (discovery, node
+	// numbers) and Redis keys.
+	Namespace string `yaml:"namespace" env:"NAMESPACE"`
 
 	Log       Log       `yaml:"log"`
 	HTTP      HTTP      `yaml:"http"`
@@ -171,9 +175,6 @@ type Cache struct {
 type Events struct {
 	Driver  string `yaml:"driver" env:"EVENTS_DRIVER"` // embedded or nats
 	NATSURL string `yaml:"nats_url" env:"NATS_URL"`
-	// Namespace keeps deployments that share one NATS server apart: every
-	// stream name and subject of this deployment is prefixed with it.
-	Namespace string `yaml:"namespace" env:"EVENTS_NAMESPACE"`
 	// Replicas is how many copies of each stream a NATS cluster keeps (0: 1).
 	Replicas int `yaml:"replicas" env:"EVENTS_REPLICAS"`
 }
@@ -488,8 +489,8 @@ func (c *Config) Validate(role string) error {
 	default:
 		bad("events.driver (MDOUYIN_EVENTS_DRIVER) %q is not embedded or nats", c.Events.Driver)
 	}
-	if !namespaceRE.MatchString(c.Events.Namespace) {
-		bad("events.namespace (MDOUYIN_EVENTS_NAMESPACE) %q must be at most 32 letters, digits, '-' or '_'", c.Events.Namespace)
+	if !namespaceRE.MatchString(c.Namespace) {
+		bad("namespace (MDOUYIN_NAMESPACE) %q must be at most 32 letters, digits, '-' or '_'", c.Namespace)
 	}
 	if c.Events.Replicas < 0 || c.Events.Replicas > 5 || (c.Events.Driver == "embedded" && c.Events.Replicas > 1) {
 		bad("events.replicas (MDOUYIN_EVENTS_REPLICAS) must be 1-5, and 1 with the embedded server")

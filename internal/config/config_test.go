@@ -140,7 +140,7 @@ func TestPeerAddrs(t *testing.T) {
 
 func TestEventsNamespaceAndTracingSettings(t *testing.T) {
 	env := map[string]string{
-		"MDOUYIN_EVENTS_NAMESPACE":   "staging_2",
+		"MDOUYIN_NAMESPACE":          "staging_2",
 		"MDOUYIN_OTLP_ENDPOINT":      "127.0.0.1:4318",
 		"MDOUYIN_TRACE_SAMPLE_RATIO": "0.25",
 	}
@@ -148,15 +148,15 @@ func TestEventsNamespaceAndTracingSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Events.Namespace != "staging_2" || c.Tracing.OTLPEndpoint != "127.0.0.1:4318" || c.Tracing.SampleRatio != 0.25 {
-		t.Fatalf("loaded %+v %+v", c.Events, c.Tracing)
+	if c.Namespace != "staging_2" || c.Tracing.OTLPEndpoint != "127.0.0.1:4318" || c.Tracing.SampleRatio != 0.25 {
+		t.Fatalf("loaded %q %+v", c.Namespace, c.Tracing)
 	}
 	if err := c.Validate(""); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []map[string]string{
-		{"MDOUYIN_EVENTS_NAMESPACE": "a.b"},
-		{"MDOUYIN_EVENTS_NAMESPACE": "has space"},
+		{"MDOUYIN_NAMESPACE": "a.b"},
+		{"MDOUYIN_NAMESPACE": "has space"},
 		{"MDOUYIN_TRACE_SAMPLE_RATIO": "1.5"},
 		{"MDOUYIN_OTLP_ENDPOINT": "http://collector"},
 	} {
