@@ -35,11 +35,13 @@ func validServiceName(s string) bool {
 // share one database without their version numbers colliding. Re-running is a no-op.
 //
 // On MySQL, processes that migrate the same service at the same time take turns on a named
-// server lock (GET_LOCK), held by the connection goose runs the migrations on and released
-// by the server if that process dies; MySQL cannot roll back DDL, so without it two
-// processes could both apply the same migration. Goose creates the version table itself
-// before taking the lock, and retries that step when another process wins the race. A SQLite
-// file belongs to one process; calls through the same DB are serialised.
+// server lock (GET_LOCK) held for the whole run, from before goose looks for its version
+// table to after the last migration, on a connection of its own that the server releases
+// the lock with if the process dies. MySQL cannot roll back DDL, so without it two processes
+// could both apply the same migration; and goose's own session lock is taken only after it
+// has created the version table and written version 0, so a process starting a moment later
+// could find the table without that row and fail ("missing zero version migration"). A
+// SQLite file belongs to one process; calls through the same DB are serialised.
 func (db *DB) Migrate(ctx context.Context, service string, fsys fs.FS) error {
 	if !validServiceName(service) {
 		return fmt.Errorf("db: migrate: service name %q must be a lower-case letter followed by up to 47 lower-case letters, digits or underscores", service)
@@ -57,13 +59,19 @@ func (db *DB) Migrate(ctx context.Context, service string, fsys fs.FS) error {
 		dialect = goose.DialectSQLite3
 	case MySQL:
 		dialect = goose.DialectMySQL
-		opts = append(opts, goose.WithSessionLocker(mysqlMigrationLock{table: table}))
 	default:
 		return fmt.Errorf("db: migrate: unknown dialect %q", db.Dialect)
 	}
 
 	db.migrateMu.Lock()
 	defer db.migrateMu.Unlock()
+	if db.Dialect == MySQL {
+		unlock, err := mysqlMigrationLock{table: table}.hold(ctx, db)
+		if err != nil {
+			return fmt.Errorf("db: migrate %s: %w", service, err)
+		}
+		defer unlock()
+	}
 
 	// The provider is not closed: its Close would close db.DB, which the caller owns.
 	p, err := goose.NewProvider(dialect, db.DB, fsys, opts...)
@@ -76,13 +84,32 @@ func (db *DB) Migrate(ctx context.Context, service string, fsys fs.FS) error {
 	return nil
 }
 
-// mysqlMigrationLock is a goose session locker built on MySQL named locks. Goose v3.28 ships
-// only a table-based locker for MySQL, which reads DATETIME columns into time.Time and so
-// needs parseTime=true (the pool deliberately leaves it off), and which a killed process
-// leaves held until its lease runs out. A named lock belongs to the connection: the server
-// releases it the moment that connection goes away.
+// mysqlMigrationLock serialises the migrations of one service's tables across processes with
+// a MySQL named lock. Goose v3.28 ships only a table-based locker for MySQL, which reads
+// DATETIME columns into time.Time and so needs parseTime=true (the pool deliberately leaves it
+// off), which a killed process leaves held until its lease runs out, and which is taken too
+// late (see Migrate). A named lock belongs to the connection: the server releases it the
+// moment that connection goes away.
 type mysqlMigrationLock struct {
 	table string
+}
+
+// hold takes the lock on a connection of its own and returns what releases it.
+func (l mysqlMigrationLock) hold(ctx context.Context, db *DB) (unlock func(), err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.SessionLock(ctx, conn); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return func() {
+		// Closing the connection releases the lock in any case; unlocking first
+		// hands it over without waiting for the server to notice.
+		_ = l.SessionUnlock(context.Background(), conn)
+		conn.Close()
+	}, nil
 }
 
 // mysqlLockWait is how long one GET_LOCK call waits on the server before the client checks
