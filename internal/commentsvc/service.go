@@ -212,10 +212,12 @@ func (s *Service) Publish(ctx context.Context, req *comment.PublishRequest) (*co
 	sum := sha256.Sum256([]byte(content))
 	dupKey := fmt.Sprintf("cdup:%d:%d:%s", userID, videoID, hex.EncodeToString(sum[:12]))
 	first, err := s.kv.SetNX(ctx, dupKey, []byte{1}, DuplicateWindow)
-	if err != nil {
-		return nil, err
-	}
-	if !first {
+	switch {
+	case err != nil:
+		// The guard against double taps is not worth refusing every comment
+		// for while the cache is down: go on without it.
+		s.log.WarnContext(ctx, "duplicate check skipped: the cache is unavailable", "err", err)
+	case !first:
 		return nil, errDuplicate
 	}
 
@@ -233,7 +235,13 @@ func (s *Service) Publish(ctx context.Context, req *comment.PublishRequest) (*co
 	}
 	wait := s.expect(id)
 	defer s.forget(id)
-	if err := s.bus.Publish(ctx, writeSubject(partition(videoID, s.o.Partitions)), "cw:"+strconv.FormatInt(id, 10), payload); err != nil {
+	// Queueing is bounded like the wait for the floor: with the event stream
+	// down the caller learns so within PublishWait, not after a transport's
+	// own timeout.
+	pctx, cancel := context.WithTimeout(ctx, s.o.PublishWait)
+	err = s.bus.Publish(pctx, writeSubject(partition(videoID, s.o.Partitions)), "cw:"+strconv.FormatInt(id, 10), payload)
+	cancel()
+	if err != nil {
 		_ = s.kv.Delete(context.WithoutCancel(ctx), dupKey)
 		s.log.ErrorContext(ctx, "could not queue a comment", "video_id", videoID, "err", err)
 		return nil, errUnavailable

@@ -143,6 +143,10 @@ func connect(ctx context.Context, url string, opts ...Option) (*Bus, error) {
 		nats.Timeout(timeout),
 		nats.MaxReconnects(-1),
 		nats.CustomReconnectDelay(reconnectDelay),
+		// No buffer while reconnecting: a publish then fails at once instead of
+		// waiting in the client, timing out, and being sent anyway once the
+		// server is back — a write its caller was told had failed.
+		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				log.Warn("nats disconnected", "err", err)
