@@ -40,6 +40,7 @@ Usage:
   mdouyin seed [flags]          write a dataset for measuring (mdouyin seed --help)
   mdouyin reindex [flags]       rebuild the comment search index (mdouyin reindex --help)
   mdouyin check [--repair]      compare every stored count with its facts (mdouyin check --help)
+  mdouyin bench [flags]         load a running server and report throughput, latency, CPU, RSS (mdouyin bench --help)
   mdouyin help                  show this text
 
 One process (the default) keeps everything under the data directory: SQLite
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runReindex(ctx, args, getenv, stdout, stderr)
 	case "check":
 		return runCheck(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		return runBench(ctx, args, getenv, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("mdouyin", flag.ContinueOnError)
 	fs.SetOutput(stdout)

@@ -1,0 +1,208 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Report is the outcome of one invocation: every run, in order.
+type Report struct {
+	Target      string      `json:"target"`
+	Model       string      `json:"model"` // "closed" or "open"
+	Connections int         `json:"connections"`
+	Rate        float64     `json:"rate_per_s,omitempty"`
+	MaxInFlight int         `json:"max_in_flight,omitempty"`
+	DurationS   float64     `json:"duration_s"`
+	WarmupS     float64     `json:"warmup_s"`
+	Started     time.Time   `json:"started"`
+	CPUs        int         `json:"cpus"`
+	GOMAXPROCS  int         `json:"gomaxprocs"`
+	ServerPID   int         `json:"server_pid,omitempty"`
+	Setup       SetupReport `json:"setup"`
+	CeilingRPS  float64     `json:"ceiling_rps,omitempty"`
+	Runs        []RunReport `json:"runs"`
+}
+
+// SetupReport says what the scenarios acted on.
+type SetupReport struct {
+	Accounts    int   `json:"accounts"`
+	Videos      int   `json:"videos"`
+	Users       int   `json:"users"`
+	HotVideo    int64 `json:"hot_video"`
+	HotComments int64 `json:"hot_video_comments"`
+}
+
+// RunReport is one run: a scenario, or the mix, or the ceiling.
+type RunReport struct {
+	Name     string  `json:"name"`
+	URL      string  `json:"url"`
+	ElapsedS float64 `json:"elapsed_s"`
+	Row
+	// Ratio is this run's throughput over the ceiling's, with --compare-ceiling.
+	Ratio     *float64    `json:"ratio,omitempty"`
+	Scenarios []Row       `json:"scenarios,omitempty"` // the mix's, each
+	Server    *ProcReport `json:"server,omitempty"`
+	ToolCPUS  float64     `json:"tool_cpu_s"`
+	ToolCPU   float64     `json:"tool_cpu_pct"` // of one core
+	// ToolCPUPerReq is the tool's CPU per answered request, in µs: unlike a
+	// percentage, it hardly depends on what else the machine is running.
+	ToolCPUPerReq float64 `json:"tool_cpu_us_per_request"`
+}
+
+// Row is the figures of a scenario (or a whole run).
+type Row struct {
+	Scenario     string            `json:"scenario"`
+	Requests     int64             `json:"requests"`
+	OK           int64             `json:"ok"`
+	Errors       int64             `json:"errors"`
+	ErrorKinds   map[string]int64  `json:"error_kinds,omitempty"`
+	ErrorSamples map[string]string `json:"error_samples,omitempty"`
+	RPS          float64           `json:"rps"` // successful requests per second
+	Latency      Latency           `json:"latency_ms"`
+}
+
+// Latency quantiles, in milliseconds.
+type Latency struct {
+	P50 float64 `json:"p50"`
+	P90 float64 `json:"p90"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// ProcReport is the server process over a run.
+type ProcReport struct {
+	PID         int     `json:"pid"`
+	CPUS        float64 `json:"cpu_s"`   // its own and its waited-for children's (ffmpeg)
+	CPU         float64 `json:"cpu_pct"` // of one core: 200 is two cores busy
+	RSSStartMiB float64 `json:"rss_start_mib"`
+	RSSEndMiB   float64 `json:"rss_end_mib"`
+	HWMMiB      float64 `json:"rss_peak_mib"`       // VmHWM: the peak since the process started
+	CPUPerReq   float64 `json:"cpu_us_per_request"` // per answered request
+	Note        string  `json:"note,omitempty"`
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func mib(kib int64) float64 { return float64(kib) / 1024 }
+
+func rowOf(name string, st []*Stats, elapsed time.Duration) Row {
+	var h Histogram
+	r := Row{Scenario: name, ErrorKinds: map[string]int64{}, ErrorSamples: map[string]string{}}
+	for _, s := range st {
+		h.Merge(&s.Latency)
+		r.OK += s.OK()
+		kinds, samples := s.Errors()
+		for k, n := range kinds {
+			r.ErrorKinds[k] += n
+			r.Errors += n
+			if _, ok := r.ErrorSamples[k]; !ok {
+				r.ErrorSamples[k] = samples[k]
+			}
+		}
+	}
+	r.Requests = r.OK + r.Errors
+	if elapsed > 0 {
+		r.RPS = float64(r.OK) / elapsed.Seconds()
+	}
+	r.Latency = Latency{P50: ms(h.Quantile(0.5)), P90: ms(h.Quantile(0.9)), P99: ms(h.Quantile(0.99)), Max: ms(h.Max())}
+	if len(r.ErrorKinds) == 0 {
+		r.ErrorKinds, r.ErrorSamples = nil, nil
+	}
+	return r
+}
+
+// WriteText writes the report as a table, then every kind of error with a
+// sample message.
+func (r *Report) WriteText(w io.Writer) error {
+	model := fmt.Sprintf("closed loop, %d connections", r.Connections)
+	if r.Model == "open" {
+		model = fmt.Sprintf("open loop at %.0f req/s, at most %d in flight", r.Rate, r.MaxInFlight)
+	}
+	fmt.Fprintf(w, "target %s: %s, %gs per run after %gs of warm-up\n", r.Target, model, r.DurationS, r.WarmupS)
+	server := "server process unknown (give --pid): no server CPU or RSS"
+	if r.ServerPID != 0 {
+		server = fmt.Sprintf("server pid %d", r.ServerPID)
+	}
+	fmt.Fprintf(w, "%s; load tool GOMAXPROCS %d on %d CPUs; %d accounts, %d videos, hot video %d (%d comments)\n\n",
+		server, r.GOMAXPROCS, r.CPUs, r.Setup.Accounts, r.Setup.Videos, r.Setup.HotVideo, r.Setup.HotComments)
+
+	rows := [][]string{{"run", "req/s", "requests", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms", "ratio",
+		"srv CPU", "srv µs/req", "srv RSS MiB", "tool CPU", "tool µs/req"}}
+	line := func(name string, row Row, ratio *float64, srv *ProcReport, tool []string) {
+		rs, cpu, per, rss := "", "", "", ""
+		if ratio != nil {
+			rs = fmt.Sprintf("%.2f", *ratio)
+		}
+		if srv != nil {
+			cpu, per = fmt.Sprintf("%.0f%%", srv.CPU), fmt.Sprintf("%.0f", srv.CPUPerReq)
+			rss = fmt.Sprintf("%.0f→%.0f (peak %.0f)", srv.RSSStartMiB, srv.RSSEndMiB, srv.HWMMiB)
+		}
+		rows = append(rows, append([]string{name, fmt.Sprintf("%.1f", row.RPS), strconv.FormatInt(row.Requests, 10), strconv.FormatInt(row.Errors, 10),
+			fmt.Sprintf("%.2f", row.Latency.P50), fmt.Sprintf("%.2f", row.Latency.P90), fmt.Sprintf("%.2f", row.Latency.P99),
+			fmt.Sprintf("%.1f", row.Latency.Max), rs, cpu, per, rss}, tool...))
+	}
+	for _, run := range r.Runs {
+		name := run.Name
+		if name == "ceiling" {
+			name = "ceiling (bare Hertz)"
+		}
+		line(name, run.Row, run.Ratio, run.Server, []string{fmt.Sprintf("%.0f%%", run.ToolCPU), fmt.Sprintf("%.0f", run.ToolCPUPerReq)})
+		for _, s := range run.Scenarios {
+			line("  "+s.Scenario, s, nil, nil, []string{"", ""})
+		}
+	}
+	writeTable(w, rows)
+	var notes []string
+	for _, run := range r.Runs {
+		if run.Server != nil && run.Server.Note != "" {
+			notes = append(notes, fmt.Sprintf("  %s: %s", run.Name, run.Server.Note))
+		}
+		rows := run.Scenarios
+		if len(rows) == 0 {
+			rows = []Row{run.Row}
+		}
+		for _, s := range rows {
+			for _, k := range slices.Sorted(maps.Keys(s.ErrorKinds)) {
+				where := run.Name
+				if s.Scenario != run.Name {
+					where += "/" + s.Scenario
+				}
+				notes = append(notes, fmt.Sprintf("  %s: %s ×%d, e.g. %q", where, k, s.ErrorKinds[k], s.ErrorSamples[k]))
+			}
+		}
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(w, "\nnotes and errors:\n%s\n", strings.Join(notes, "\n"))
+	}
+	_, err := fmt.Fprintln(w, "\nreq/s counts successful answers; latency covers every answer; CPU is % of one core (µs/req: per answered\n"+
+		"request); tool CPU is this process's; srv RSS is VmRSS at the start and end of the run, and VmHWM.")
+	return err
+}
+
+// writeTable writes rows in columns: the first left-aligned, the others right.
+func writeTable(w io.Writer, rows [][]string) {
+	width := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	for _, r := range rows {
+		var b strings.Builder
+		for i, c := range r {
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if i == 0 {
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString("  " + pad + c)
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+}
