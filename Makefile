@@ -5,7 +5,7 @@ MODULE  := github.com/mdouyin/mdouyin
 IDL     := base user video favorite relation message comment
 BIN     := bin/mdouyin
 
-.PHONY: help run build test vet unit race gen gen-check deps tidy
+.PHONY: help run build test vet unit race gen gen-check deps tidy cluster-up cluster-down test-cluster failover
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,17 +23,21 @@ test: gen-check vet unit ## Check generated code, vet, and run every test.
 
 vet: ## go vet and gofmt.
 	$(GO) vet ./...
-	@out=$$(gofmt -l cmd internal test); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd internal test deploy); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # With MDOUYIN_TEST_MYSQL_DSN set (CI sets it), test/e2e runs a second time with its
 # server on MariaDB, Redis and NATS. Alone, after the rest: that server shares NATS
 # streams and durable consumers with any other server on the same NATS.
-unit: ## Run the tests (the MDOUYIN_TEST_* variables add MariaDB, Redis and NATS, and a second e2e run on them).
+unit: ## Run the tests (the MDOUYIN_TEST_* variables add MariaDB, Redis and NATS, a second e2e run on them, the failover tests and the e2e suite against a cluster).
 	$(GO) test -race -count=1 -timeout 20m ./...
 	@if [ -n "$$MDOUYIN_TEST_MYSQL_DSN" ]; then \
 	  echo "MDOUYIN_E2E_STORES=external $(GO) test -race -count=1 -timeout 20m ./test/e2e/"; \
-	  MDOUYIN_E2E_STORES=external $(GO) test -race -count=1 -timeout 20m ./test/e2e/; \
+	  MDOUYIN_E2E_STORES=external $(GO) test -race -count=1 -timeout 20m ./test/e2e/ && \
+	  $(MAKE) --no-print-directory failover test-cluster; \
 	fi
+
+failover: ## Kill replicas, Redis, NATS and the user role of a cluster under load (needs MDOUYIN_TEST_MYSQL_DSN, redis-server, ffmpeg).
+	$(GO) test -tags failover -count=1 -timeout 20m -v ./test/failover/
 
 gen: ## Regenerate kitex_gen/ from idl/ with the pinned Kitex.
 	rm -rf kitex_gen
@@ -44,3 +48,14 @@ gen-check: ## Fail if kitex_gen/ is not what `make gen` produces from idl/.
 	  && if diff -r $$tmp/before kitex_gen >/dev/null; then rm -rf $$tmp; echo "kitex_gen is current"; \
 	  else diff -r $$tmp/before kitex_gen | head -20; rm -rf kitex_gen && mv $$tmp/before kitex_gen; rm -rf $$tmp; \
 	       echo "kitex_gen is stale: run make gen and commit"; exit 1; fi
+
+# The cluster on this machine: deploy/cluster.sh says what runs where and which
+# MDOUYIN_CLUSTER_* variables change it.
+cluster-up: ## Start every role twice as its own process, with etcd, S3, MariaDB, Redis and NATS (reused or started); prints the gateway URL.
+	@GO="$(GO)" deploy/cluster.sh up
+
+cluster-down: ## Stop what cluster-up started (CLUSTER_PURGE=1 also deletes its run directory and database).
+	@GO="$(GO)" deploy/cluster.sh down
+
+test-cluster: ## Run test/e2e against a fresh cluster, then stop it.
+	@GO="$(GO)" deploy/cluster.sh test
