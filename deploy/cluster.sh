@@ -575,8 +575,18 @@ wait_roles() {
 	for name in "$@"; do
 		role=${name%-*}
 		[[ $role != gateway ]] || continue
-		wait_ready "$name" "registered in etcd" etcd_has_key "$ETCD_PORT" "kitex/registry-etcd/$role/127.0.0.1:${RPC_PORTS[$name]}"
+		wait_ready "$name" "registered in etcd" etcd_has_key "$ETCD_PORT" "$(registry_prefix)/$role/127.0.0.1:${RPC_PORTS[$name]}"
 	done
+}
+
+# registry_prefix is where the roles register in etcd: under the namespace, when
+# there is one (as internal/app's etcdPrefix puts it).
+registry_prefix() {
+	if [[ -n ${MDOUYIN_NAMESPACE:-} ]]; then
+		printf 'mdouyin-ns/%s/kitex/registry-etcd' "$MDOUYIN_NAMESPACE"
+	else
+		printf 'kitex/registry-etcd'
+	fi
 }
 
 gateway_urls() {
@@ -784,6 +794,13 @@ cmd_test() {
 	log "go test -count=1 ./test/e2e/${*:+ $*} against $url"
 	MDOUYIN_E2E_URL=$url MDOUYIN_JWT_SECRET=$MDOUYIN_CLUSTER_JWT_SECRET MDOUYIN_E2E_ADMIN_PASSWORD=$MDOUYIN_CLUSTER_ADMIN_PASSWORD \
 		"$GO" test -count=1 -timeout 20m ./test/e2e/ "$@" || status=$?
+	if ((status == 0)); then
+		# Every stored count must still equal its facts after the suite. The check
+		# reads each count in a snapshot with its facts, so the running cluster
+		# needs no quiet moment.
+		log "mdouyin check against the cluster's database"
+		(set -a && . "$RUN/roles.env" && set +a && "$RUN/bin/mdouyin" check) >&2 || status=$?
+	fi
 	trap - EXIT
 	test_cleanup "$status"
 	exit "$status"

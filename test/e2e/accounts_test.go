@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"io"
 	"math"
 	"mime/multipart"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -299,7 +301,17 @@ func TestOversizedBodiesRefused(t *testing.T) {
 		}
 		req, _ := http.NewRequest(http.MethodPost, baseURL+"/douyin/user/register/", body)
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r := do(t, req)
+		r, err := send(req)
+		if err != nil {
+			// The server answers as soon as it sees the body is too big and
+			// closes; a client still sending may then see the connection reset
+			// before it reads the answer. Refused either way; the login below
+			// shows nothing was registered.
+			if !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+				t.Fatalf("2 MB body: %v", err)
+			}
+			continue
+		}
 		assertFailure(t, "2 MB body", r)
 	}
 	l := call(t, http.MethodPost, "/douyin/user/login/", url.Values{"username": {name}, "password": {"secret-1"}})

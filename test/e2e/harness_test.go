@@ -244,22 +244,31 @@ func callForm(t *testing.T, path string, params url.Values) reply {
 
 func do(t *testing.T, req *http.Request) reply {
 	t.Helper()
-	resp, err := client.Do(req)
+	r, err := send(req)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// send sends req and reads its answer, decoding a JSON body.
+func send(req *http.Request) (reply, error) {
+	resp, err := client.Do(req)
+	if err != nil {
+		return reply{}, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return reply{}, err
 	}
 	r := reply{HTTP: resp.StatusCode, Raw: string(raw)}
 	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
 		if err := json.Unmarshal(raw, &r.Body); err != nil {
-			t.Fatalf("%s %s: invalid JSON %q: %v", req.Method, req.URL.Path, raw, err)
+			return r, fmt.Errorf("%s %s: invalid JSON %q: %v", req.Method, req.URL.Path, raw, err)
 		}
 	}
-	return r
+	return r, nil
 }
 
 var nameSeq atomic.Int64
