@@ -17,6 +17,7 @@ import (
 	"github.com/cloudwego/hertz/pkg/app/server"
 	hconfig "github.com/cloudwego/hertz/pkg/common/config"
 	"github.com/cloudwego/hertz/pkg/network/standard"
+	"github.com/maypok86/otter/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mdouyin/mdouyin/internal/config"
@@ -83,6 +84,8 @@ type Gateway struct {
 	loc     *time.Location // the time zone of create_date
 	degrade *degrader      // answers without roles that are down (degrade.go)
 
+	accounts *otter.Cache[int64, struct{}] // ids known to have an account (accounts.go)
+
 	adminTokens *token.Manager
 	console     fs.FS
 }
@@ -92,16 +95,17 @@ var errRateLimited = errs.New(base.ErrCode_RateLimited, "too many requests; plea
 // New builds the gateway and its routes; Run serves them.
 func New(d Deps) (*Gateway, error) {
 	g := &Gateway{
-		cfg:     d.Config,
-		svc:     d.Services,
-		tokens:  d.Tokens,
-		limits:  d.Limits,
-		log:     d.Log,
-		ready:   d.Ready,
-		degrade: newDegrader(d.Metrics, d.Log),
-		static:  newStaticImages(),
-		media:   d.Media,
-		loc:     time.UTC,
+		cfg:      d.Config,
+		svc:      d.Services,
+		tokens:   d.Tokens,
+		limits:   d.Limits,
+		log:      d.Log,
+		ready:    d.Ready,
+		degrade:  newDegrader(d.Metrics, d.Log),
+		accounts: newKnownAccounts(),
+		static:   newStaticImages(),
+		media:    d.Media,
+		loc:      time.UTC,
 
 		adminTokens: d.AdminTokens,
 		console:     d.Console,
@@ -213,12 +217,21 @@ func (g *Gateway) currentUser(c *app.RequestContext) int64 {
 }
 
 // requireUser returns the id in the request's token, or an Unauthenticated error.
+// For a write (any method but GET and HEAD) the account must also exist
+// (accounts.go).
 func (g *Gateway) requireUser(ctx context.Context, c *app.RequestContext) (int64, error) {
 	t := param(c, "token")
 	if t == "" {
 		return 0, errs.New(base.ErrCode_Unauthenticated, "please log in first (token is missing)")
 	}
-	return g.tokens.Verify(t)
+	id, err := g.tokens.Verify(t)
+	if err != nil || c.IsGet() || c.IsHead() {
+		return id, err
+	}
+	if err := g.checkAccount(ctx, id); err != nil {
+		return 0, err
+	}
+	return id, nil
 }
 
 // allow applies the rate limit of a route class to key.

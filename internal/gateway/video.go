@@ -326,6 +326,10 @@ func (g *Gateway) publishAction(ctx context.Context, c *app.RequestContext) {
 		g.fail(ctx, c, err, nil)
 		return
 	}
+	if err := g.checkAccount(ctx, viewer); err != nil {
+		g.fail(ctx, c, err, nil)
+		return
+	}
 	if _, err := g.svc.Video.Publish(ctx, &video.PublishRequest{UserId: viewer, Title: title, UploadKey: key}); err != nil {
 		g.fail(ctx, c, err, nil)
 		return
