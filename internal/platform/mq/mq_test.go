@@ -797,7 +797,8 @@ func ensureStream(t *testing.T, b *Bus) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Generous: on a loaded machine the embedded server can take seconds.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := b.DeleteStream(ctx, name); err != nil {
 			t.Errorf("cleanup: %v", err)
