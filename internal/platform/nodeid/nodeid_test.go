@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
@@ -145,7 +146,9 @@ func TestLostLeaseClaimsAgain(t *testing.T) {
 	if _, err := cli.Put(ctx, key, "intruder", clientv3.WithLease(g.ID)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cli.Revoke(ctx, old); err != nil {
+	// On a loaded machine the holder's lease may already have lapsed and been
+	// replaced; gone is what this step needs either way.
+	if _, err := cli.Revoke(ctx, old); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
 		t.Fatal(err)
 	}
 	poll(t, "another number claimed", func() bool { return l.Valid() == nil && l.Node() != node })
