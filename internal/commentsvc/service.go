@@ -235,13 +235,10 @@ func (s *Service) Publish(ctx context.Context, req *comment.PublishRequest) (*co
 	}
 	wait := s.expect(id)
 	defer s.forget(id)
-	// Queueing is bounded like the wait for the floor: with the event stream
-	// down the caller learns so within PublishWait, not after a transport's
-	// own timeout.
-	pctx, cancel := context.WithTimeout(ctx, s.o.PublishWait)
-	err = s.bus.Publish(pctx, writeSubject(partition(videoID, s.o.Partitions)), "cw:"+strconv.FormatInt(id, 10), payload)
-	cancel()
-	if err != nil {
+	// With the event stream down this fails at once (the bus buffers nothing
+	// while reconnecting); a slow stream is waited for up to the transport's
+	// own timeout, since a publish given up on may still be stored.
+	if err := s.bus.Publish(ctx, writeSubject(partition(videoID, s.o.Partitions)), "cw:"+strconv.FormatInt(id, 10), payload); err != nil {
 		_ = s.kv.Delete(context.WithoutCancel(ctx), dupKey)
 		s.log.ErrorContext(ctx, "could not queue a comment", "video_id", videoID, "err", err)
 		return nil, errUnavailable
