@@ -95,11 +95,6 @@ const (
 	// fetchRetryDelay spaces out fetches that fail (server unreachable,
 	// consumer deleted) so a broken subscription does not spin.
 	fetchRetryDelay = time.Second
-
-	// ackRetryDelay and maxAckRetryDelay space out the tries of an ack that
-	// failed, while the connection to the server is being re-established.
-	ackRetryDelay    = 100 * time.Millisecond
-	maxAckRetryDelay = time.Second
 )
 
 // Consume creates or updates the durable consumer described by spec and runs
@@ -364,7 +359,11 @@ func (s *subscription) handle(ctx context.Context, jm jetstream.Msg) {
 	close(done)
 
 	if err == nil {
-		s.ack(ctx, jm, m)
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+		defer cancel()
+		if err := jm.DoubleAck(actx); err != nil {
+			s.log.Warn("ack failed; the message will be redelivered", "subject", m.Subject, "seq", m.StreamSeq, "err", err)
+		}
 		return
 	}
 	delay := s.retryDelay(m.Delivery)
@@ -377,33 +376,6 @@ func (s *subscription) handle(ctx context.Context, jm jetstream.Msg) {
 	}
 	if err := jm.NakWithDelay(delay); err != nil {
 		s.log.Warn("nak failed; the message will be redelivered after AckWait", "seq", m.StreamSeq, "err", err)
-	}
-}
-
-// ack acknowledges a handled message. While the server cannot be reached it
-// tries again, for up to AckWait: a message whose ack is lost comes back only
-// after AckWait, and a consumer allowed one unacknowledged message (a serial
-// writer) stands still until then. Past that, or once Stop begins, it gives up
-// and the message is redelivered; handlers are idempotent.
-func (s *subscription) ack(ctx context.Context, jm jetstream.Msg, m Msg) {
-	deadline := time.Now().Add(max(s.ackWait, ackTimeout))
-	for wait := ackRetryDelay; ; wait = min(2*wait, maxAckRetryDelay) {
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
-		err := jm.DoubleAck(actx)
-		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().Add(wait).After(deadline) {
-			s.log.Warn("ack failed; the message will be redelivered", "subject", m.Subject, "seq", m.StreamSeq, "err", err)
-			return
-		}
-		select {
-		case <-time.After(wait):
-		case <-s.stopping:
-			s.log.Warn("ack not sent before stopping; the message will be redelivered", "subject", m.Subject, "seq", m.StreamSeq, "err", err)
-			return
-		}
 	}
 }
 
