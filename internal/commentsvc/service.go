@@ -21,7 +21,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/sync/singleflight"
@@ -31,6 +30,7 @@ import (
 	"github.com/mdouyin/mdouyin/internal/platform/hotkey"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
 	"github.com/mdouyin/mdouyin/internal/platform/mq"
+	"github.com/mdouyin/mdouyin/internal/text"
 	"github.com/mdouyin/mdouyin/internal/videosvc"
 	"github.com/mdouyin/mdouyin/internal/wordfilter"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
@@ -268,7 +268,8 @@ func (s *Service) Publish(ctx context.Context, req *comment.PublishRequest) (*co
 }
 
 // checkContent enforces api.md's text rules: valid UTF-8, 1–1000 code points,
-// not only white space. The text is stored as given.
+// not blank (text.Blank: only white space or invisible characters). The text is
+// stored as given.
 func checkContent(s string) error {
 	if !utf8.ValidString(s) {
 		return errs.New(base.ErrCode_CommentTextInvalid, "comment text is not valid UTF-8")
@@ -276,7 +277,7 @@ func checkContent(s string) error {
 	if n := utf8.RuneCountInString(s); n == 0 || n > MaxContentRunes {
 		return errs.Newf(base.ErrCode_CommentTextInvalid, "comment text must be 1 to %d characters", MaxContentRunes)
 	}
-	if strings.TrimFunc(s, unicode.IsSpace) == "" {
+	if text.Blank(s) {
 		return errs.New(base.ErrCode_CommentTextInvalid, "comment text must not be blank")
 	}
 	return nil
@@ -414,6 +415,7 @@ func (s *Service) Like(ctx context.Context, req *comment.LikeRequest) (*comment.
 		return nil, err
 	}
 	if changed {
+		s.viewerWrote(ctx, userID)
 		s.afterLike(ctx, r)
 	}
 	return &comment.LikeResponse{}, nil

@@ -32,13 +32,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
+	"github.com/mdouyin/mdouyin/internal/text"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/message"
 	"github.com/mdouyin/mdouyin/kitex_gen/relation"
@@ -289,9 +289,8 @@ func checkPair(me, peer int64) error {
 }
 
 // checkContent accepts 1 to MaxContentLen code points of valid UTF-8 that are not
-// all blank. Blank means white space or invisible formatting characters (such as
-// U+200B ZERO WIDTH SPACE): a message of only those would show as empty. The
-// content is otherwise stored as sent, byte for byte.
+// all blank (text.Blank: a message of only white space or invisible characters
+// would show as empty). The content is otherwise stored as sent, byte for byte.
 func checkContent(content string) error {
 	if !utf8.ValidString(content) {
 		return errs.New(base.ErrCode_MessageContentInvalid, "the message must be valid UTF-8 text")
@@ -299,10 +298,7 @@ func checkContent(content string) error {
 	if n := utf8.RuneCountInString(content); n < 1 || n > MaxContentLen {
 		return errs.Newf(base.ErrCode_MessageContentInvalid, "the message must be 1-%d characters", MaxContentLen)
 	}
-	blank := strings.IndexFunc(content, func(r rune) bool {
-		return !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r)
-	}) < 0
-	if blank {
+	if text.Blank(content) {
 		return errs.New(base.ErrCode_MessageContentInvalid, "the message must not be blank")
 	}
 	return nil
