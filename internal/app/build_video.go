@@ -39,7 +39,8 @@ func buildVideo(ctx context.Context, p *platform, tokens *token.Manager, s *gate
 		Timeout:     v.FFmpegTimeout,
 		// Share the machine's cores among the workers, so that a full pool
 		// does not oversubscribe the CPU that requests also need.
-		Threads: max(1, runtime.GOMAXPROCS(0)/v.FFmpegWorkers),
+		Threads:     max(1, runtime.GOMAXPROCS(0)/v.FFmpegWorkers),
+		MemoryLimit: int64(v.FFmpegMemoryMiB) << 20,
 	})
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package videosvc
 
 import (
-	"cmp"
 	"context"
 	"slices"
 
@@ -35,9 +34,12 @@ func (o FeedOptions) withDefaults() FeedOptions {
 	return o
 }
 
-// Bounds of the read-time (pull) half of the following timeline. Finding the
-// viewer's pull-mode followees costs a ListFollowing and a UserStats call per
-// relationPage followees, so a read scans at most maxFollowingPages pages: the
+// Bounds of the read-time (pull) half of the following timeline. While there
+// are at most maxPopular pull-mode authors in all (the usual case: they are the
+// few most followed users), the viewer's pull-mode followees are found among
+// them with one UserStats call (see popularAuthors). With more, finding them
+// costs a ListFollowing and a UserStats call per relationPage followees, so a
+// read scans at most maxFollowingPages pages: the
 // pull-mode authors among the first relationPage*maxFollowingPages followees of
 // a viewer are merged in, those beyond are not (their videos still reach the
 // viewer through the global timeline). At most maxPullAuthors are merged, which
@@ -49,13 +51,18 @@ const (
 )
 
 // globalPage is a page of the global timeline before pos, extended with the rest
-// of its last millisecond when full.
+// of its last millisecond when full. It reads one video more than the page: only
+// when that one shares the last video's millisecond is there a rest to read.
 func (s *Service) globalPage(ctx context.Context, pos Position, count int) ([]*Video, error) {
-	vs, err := s.store.Recent(ctx, pos, count)
+	vs, err := s.store.Recent(ctx, pos, count+1)
 	if err != nil || len(vs) < count {
 		return vs, err
 	}
-	last := vs[len(vs)-1]
+	last := vs[count-1]
+	if len(vs) > count && vs[count].CreateTime != last.CreateTime {
+		return vs[:count], nil
+	}
+	vs = vs[:count]
 	rest, err := s.store.AtMillisecond(ctx, last.CreateTime, last.ID, maxTie)
 	if err != nil {
 		return nil, err
@@ -106,7 +113,10 @@ func (s *Service) followingPage(ctx context.Context, viewer int64, pos Position,
 		return nil, err
 	}
 	authors = append(authors, viewer)
-	vs, err := s.following(ctx, viewer, authors, pos, 0, count)
+	// One video more than the page tells, in the common case, that the page
+	// ends between two milliseconds and that the following timeline goes on,
+	// which saves reading the rest of the last millisecond and looking past it.
+	vs, err := s.following(ctx, viewer, authors, pos, 0, count+1)
 	if err != nil {
 		return nil, err
 	}
@@ -125,9 +135,17 @@ func (s *Service) followingPage(ctx context.Context, viewer int64, pos Position,
 				return nil, err
 			}
 		}
-		if vs, err = s.following(ctx, viewer, authors, pos, 0, count); err != nil {
+		if vs, err = s.following(ctx, viewer, authors, pos, 0, count+1); err != nil {
 			return nil, err
 		}
+	}
+	if len(vs) > count && vs[count].CreateTime != vs[count-1].CreateTime {
+		// The page's last millisecond holds nothing more, and the following
+		// timeline continues after it: no tie to add, nothing to fall into.
+		return vs[:count], nil
+	}
+	if len(vs) > count {
+		vs = vs[:count]
 	}
 	if len(vs) == count {
 		last := vs[len(vs)-1]
@@ -206,31 +224,18 @@ func (s *Service) staleAuthors(ctx context.Context, viewer int64, followed []int
 // videos of authors (the viewer and their pull-mode followees). A video in both
 // (an author who crossed the threshold after it was fanned out) is listed once.
 func (s *Service) following(ctx context.Context, viewer int64, authors []int64, before Position, since int64, limit int) ([]*Video, error) {
-	inbox, err := s.o.Inbox.Inbox(ctx, viewer, before, since, limit)
-	if err != nil {
-		return nil, err
-	}
-	pulled, err := s.o.Inbox.ByAuthors(ctx, authors, before, since, limit)
-	if err != nil {
-		return nil, err
-	}
-	vs := append(inbox, pulled...)
-	slices.SortFunc(vs, func(a, b *Video) int {
-		if c := cmp.Compare(b.CreateTime, a.CreateTime); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.ID, a.ID)
-	})
-	vs = slices.CompactFunc(vs, func(a, b *Video) bool { return a.ID == b.ID })
-	if len(vs) > limit {
-		vs = vs[:limit]
-	}
-	return vs, nil
+	return s.o.Inbox.Timeline(ctx, viewer, authors, before, since, limit)
 }
 
 // pullAuthors returns the viewer's followees in pull mode (more followers than
-// the threshold), within the bounds documented at relationPage.
+// the threshold), within the bounds documented at relationPage: from the list
+// of every pull-mode author when it is short, or else by walking the viewer's
+// following list, where the mode of each followee comes from s.modes when it
+// knows it (see pullModes).
 func (s *Service) pullAuthors(ctx context.Context, viewer int64) ([]int64, error) {
+	if popular, usable := s.popular.get(ctx, s.o.Relation, int64(s.feed.PullThreshold), s.now()); usable {
+		return s.followedPopular(ctx, viewer, popular)
+	}
 	var out []int64
 	cursor := ""
 	for range maxFollowingPages {
@@ -239,12 +244,28 @@ func (s *Service) pullAuthors(ctx context.Context, viewer int64) ([]int64, error
 			return nil, err
 		}
 		if ids := page.GetUserIds(); len(ids) > 0 {
-			stats, err := s.o.Relation.UserStats(ctx, &relation.UserStatsRequest{UserIds: ids})
-			if err != nil {
-				return nil, err
+			pull, unknown := s.modes.split(ids)
+			if len(unknown) > 0 {
+				stats, err := s.o.Relation.UserStats(ctx, &relation.UserStatsRequest{UserIds: unknown})
+				if err != nil {
+					return nil, err
+				}
+				for _, id := range unknown {
+					st := stats.GetStats()[id]
+					isPull := st != nil && st.GetFollowerCount() > int64(s.feed.PullThreshold)
+					s.modes.set(id, isPull)
+					if isPull {
+						pull = append(pull, id)
+					}
+				}
+			}
+			// In the order of the following list, as the bounds above say.
+			isPull := make(map[int64]bool, len(pull))
+			for _, id := range pull {
+				isPull[id] = true
 			}
 			for _, id := range ids {
-				if st := stats.GetStats()[id]; st != nil && st.GetFollowerCount() > int64(s.feed.PullThreshold) {
+				if isPull[id] {
 					out = append(out, id)
 					if len(out) == maxPullAuthors {
 						return out, nil
@@ -256,6 +277,25 @@ func (s *Service) pullAuthors(ctx context.Context, viewer int64) ([]int64, error
 			return out, nil
 		}
 		cursor = page.GetPage().GetNextCursor()
+	}
+	return out, nil
+}
+
+// followedPopular returns the authors among popular (every pull-mode author)
+// that viewer follows and that are still above the threshold, in one call.
+func (s *Service) followedPopular(ctx context.Context, viewer int64, popular []int64) ([]int64, error) {
+	if len(popular) == 0 {
+		return nil, nil
+	}
+	stats, err := s.o.Relation.UserStats(ctx, &relation.UserStatsRequest{ViewerId: viewer, UserIds: popular})
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, id := range popular {
+		if st := stats.GetStats()[id]; st.GetIsFollow() && st.GetFollowerCount() > int64(s.feed.PullThreshold) {
+			out = append(out, id)
+		}
 	}
 	return out, nil
 }

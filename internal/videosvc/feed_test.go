@@ -3,6 +3,7 @@ package videosvc_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"slices"
@@ -30,6 +31,11 @@ type fakeRelation struct {
 	// extra raises a user's follower_count without edges, to put an author in
 	// pull mode cheaply.
 	extra map[int64]int64
+	// listFollowing counts ListFollowing calls; popularIncomplete makes
+	// ListPopular say there are more popular users than asked for.
+	listFollowing     int
+	popularIncomplete bool
+	popularErr        error // ListPopular fails with it (a relation role of an older release)
 }
 
 func newFakeRelation() *fakeRelation {
@@ -87,6 +93,7 @@ func page(set map[int64]bool, p *base.Page) *relation.ListResponse {
 func (r *fakeRelation) ListFollowing(_ context.Context, req *relation.ListRequest) (*relation.ListResponse, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.listFollowing++
 	return page(r.following[req.GetUserId()], req.GetPage()), nil
 }
 
@@ -112,6 +119,35 @@ func (r *fakeRelation) UserStats(_ context.Context, req *relation.UserStatsReque
 		}
 	}
 	return &relation.UserStatsResponse{Stats: out}, nil
+}
+
+func (r *fakeRelation) ListPopular(_ context.Context, req *relation.PopularRequest) (*relation.PopularResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.popularErr != nil {
+		return nil, r.popularErr
+	}
+	count := func(id int64) int64 { return int64(len(r.followers[id])) + r.extra[id] }
+	var ids []int64
+	for id := range r.followers {
+		if count(id) > req.GetMinFollowers() {
+			ids = append(ids, id)
+		}
+	}
+	for id := range r.extra {
+		if len(r.followers[id]) == 0 && count(id) > req.GetMinFollowers() {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(a, b int64) int { return cmp.Or(cmp.Compare(count(b), count(a)), cmp.Compare(b, a)) })
+	complete := len(ids) <= int(req.GetCount()) && !r.popularIncomplete
+	return &relation.PopularResponse{UserIds: ids[:min(len(ids), int(req.GetCount()))], Complete: complete}, nil
+}
+
+func (r *fakeRelation) listFollowingCalls() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.listFollowing
 }
 
 // Feed settings of the fixture: small enough that the tests cross every bound.
@@ -160,6 +196,7 @@ func TestFollowingFeed(t *testing.T) {
 				f := newFeedFixture(t, open(t), place)
 				t.Run("fan-out reaches every follower, once", f.testFanOut)
 				t.Run("pull-mode authors merge at read time", f.testPullMode)
+				t.Run("pull-mode followees: from the popular list, or the following list", f.testPullAuthors)
 				t.Run("follow backfills, unfollow removes", f.testFollowSync)
 				t.Run("inboxes stay bounded", f.testInboxBound)
 				t.Run("stale inbox entries are repaired at read time", f.testStaleRepair)
@@ -303,6 +340,92 @@ func (f *feedFixture) testPullMode(t *testing.T) {
 	}
 	if got := videoIDs(f.feed(t, viewer, now, videosvc.FeedFollowing).GetVideos()); !slices.Equal(got, want) {
 		t.Fatalf("following feed with a duplicate = %v, want %v", got, want)
+	}
+}
+
+// testPullAuthors: while the relation role's list of popular users is
+// complete, the viewer's pull-mode followees come from it, without walking the
+// viewer's following list; an author who crosses the threshold is merged from
+// the publish on (the fan-out notices); with too many popular users to list,
+// the following list is walked and the feed is the same.
+func (f *feedFixture) testPullAuthors(t *testing.T) {
+	ctx := context.Background()
+	followed, other, rising, viewer := f.newID(t), f.newID(t), f.newID(t), f.newID(t)
+	f.rel.boost(followed, testPullThreshold)
+	f.rel.boost(other, testPullThreshold)
+	f.rel.set(viewer, followed, true)
+	f.rel.set(viewer, rising, true)
+	now := time.Now().Add(-20 * time.Second).UnixMilli()
+	a := f.insert(t, followed, now-3000)
+	b := f.insert(t, other, now-2000) // not followed: never in the viewer's feed
+	own := f.insert(t, viewer, now-1000)
+	for _, v := range []*videosvc.Video{a, b, own} {
+		if err := f.svc.FanOut(ctx, published(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := f.rel.listFollowingCalls()
+	if got, want := videoIDs(f.feed(t, viewer, now, videosvc.FeedFollowing).GetVideos()), []int64{own.ID, a.ID}; !slices.Equal(got, want) {
+		t.Fatalf("following feed = %v, want %v", got, want)
+	}
+	if n := f.rel.listFollowingCalls() - before; n != 0 {
+		t.Errorf("the feed walked the viewer's following list %d times; the popular list answers", n)
+	}
+	// rising crosses the threshold and publishes: the fan-out skips it, and
+	// the very next read merges it although the popular list was fresh.
+	f.rel.boost(rising, testPullThreshold)
+	r := f.insert(t, rising, now-500)
+	if err := f.svc.FanOut(ctx, published(r)); err != nil {
+		t.Fatal(err)
+	}
+	want := []int64{r.ID, own.ID, a.ID}
+	if got := videoIDs(f.feed(t, viewer, now, videosvc.FeedFollowing).GetVideos()); !slices.Equal(got, want) {
+		t.Fatalf("following feed after a new pull-mode author's publish = %v, want %v", got, want)
+	}
+	// Too many popular users to list: the following list is walked instead,
+	// once the cached list has been dropped (the fan-out of a popular author
+	// it does not hold drops it).
+	f.rel.mu.Lock()
+	f.rel.popularIncomplete = true
+	f.rel.mu.Unlock()
+	t.Cleanup(func() {
+		f.rel.mu.Lock()
+		f.rel.popularIncomplete = false
+		f.rel.mu.Unlock()
+	})
+	newcomer := f.newID(t)
+	f.rel.boost(newcomer, testPullThreshold+1)
+	if err := f.svc.FanOut(ctx, published(f.insert(t, newcomer, now-5000))); err != nil {
+		t.Fatal(err)
+	}
+	before = f.rel.listFollowingCalls()
+	if got := videoIDs(f.feed(t, viewer, now, videosvc.FeedFollowing).GetVideos()); !slices.Equal(got, want) {
+		t.Fatalf("following feed walking the following list = %v, want %v", got, want)
+	}
+	if f.rel.listFollowingCalls() == before {
+		t.Error("with an incomplete popular list the feed did not walk the following list")
+	}
+	// A relation role that does not answer ListPopular (an older release,
+	// during a rolling upgrade): the feed walks the following list, the same.
+	f.rel.mu.Lock()
+	f.rel.popularIncomplete, f.rel.popularErr = false, errors.New("unknown method ListPopular")
+	f.rel.mu.Unlock()
+	t.Cleanup(func() {
+		f.rel.mu.Lock()
+		f.rel.popularErr = nil
+		f.rel.mu.Unlock()
+	})
+	another := f.newID(t)
+	f.rel.boost(another, testPullThreshold+1)
+	if err := f.svc.FanOut(ctx, published(f.insert(t, another, now-6000))); err != nil {
+		t.Fatal(err)
+	}
+	before = f.rel.listFollowingCalls()
+	if got := videoIDs(f.feed(t, viewer, now, videosvc.FeedFollowing).GetVideos()); !slices.Equal(got, want) {
+		t.Fatalf("following feed without ListPopular = %v, want %v", got, want)
+	}
+	if f.rel.listFollowingCalls() == before {
+		t.Error("without ListPopular the feed did not walk the following list")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -37,6 +38,10 @@ type InboxStore interface {
 	// ByAuthors returns up to limit videos of the authors older than before and
 	// created no earlier than since, newest first.
 	ByAuthors(ctx context.Context, authorIDs []int64, before Position, since int64, limit int) ([]*Video, error)
+	// Timeline returns up to limit videos of the user's inbox and of the authors
+	// older than before and created no earlier than since, newest first, each
+	// once: Inbox and ByAuthors merged.
+	Timeline(ctx context.Context, userID int64, authorIDs []int64, before Position, since int64, limit int) ([]*Video, error)
 	// InboxSize returns how many entries the user's inbox holds.
 	InboxSize(ctx context.Context, userID int64) (int, error)
 }
@@ -56,89 +61,142 @@ func (s *SQLStore) AddToInboxes(ctx context.Context, entries []InboxEntry, keep 
 	if len(entries) == 0 {
 		return 0, nil
 	}
-	type key struct{ user, video int64 }
-	want := make(map[key]InboxEntry, len(entries))
-	for _, e := range entries {
-		want[key{e.UserID, e.VideoID}] = e
-	}
+	// Sorted by key so that concurrent fan-outs lock rows in one order (the same
+	// order walks each index in one direction), and each entry once: MySQL's
+	// insert below would fail on a repeated one.
+	entries = slices.Clone(entries)
+	slices.SortFunc(entries, compareInboxKeys)
+	entries = slices.CompactFunc(entries, func(a, b InboxEntry) bool { return compareInboxKeys(a, b) == 0 })
 	added := 0
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	// Each attempt reads what is there afresh, so a deadlock victim (MySQL:
+	// concurrent fan-outs share size rows, and gap locks can still cross) is
+	// simply run again instead of waiting for the event's redelivery.
+	err := s.db.InTxRetry(ctx, func(tx *sql.Tx) error {
 		added = 0
-		users, videos := distinct(entries, func(e InboxEntry) int64 { return e.UserID }), distinct(entries, func(e InboxEntry) int64 { return e.VideoID })
-		// Callers add one video to many inboxes or many videos to one, so the
-		// cross product of the two id sets stays the size of the batch.
-		present := map[key]bool{}
-		for uc := range slices.Chunk(users, inboxRowsPerStatement) {
-			for vc := range slices.Chunk(videos, inboxRowsPerStatement) {
-				rows, err := tx.QueryContext(ctx, `SELECT user_id, video_id FROM video_inbox WHERE user_id IN (?`+strings.Repeat(",?", len(uc)-1)+
-					`) AND video_id IN (?`+strings.Repeat(",?", len(vc)-1)+`)`, append(db.Int64Args(uc), db.Int64Args(vc)...)...)
-				if err != nil {
-					return fmt.Errorf("videosvc: read inbox entries: %w", err)
-				}
-				for rows.Next() {
-					var k key
-					if err := rows.Scan(&k.user, &k.video); err != nil {
-						rows.Close()
-						return err
-					}
-					present[k] = true
-				}
-				if err := rows.Close(); err != nil {
-					return err
-				}
-			}
-		}
-		var fresh []InboxEntry
-		grown := map[int64]int64{}
-		for k, e := range want {
-			if !present[k] {
-				fresh = append(fresh, e)
-				grown[k.user]++
-			}
+		fresh, err := s.insertMissing(ctx, tx, entries)
+		if err != nil {
+			return err
 		}
 		if len(fresh) == 0 {
 			return nil
 		}
-		// Sorted by key so that concurrent fan-outs lock rows in one order.
-		slices.SortFunc(fresh, func(a, b InboxEntry) int {
-			if a.UserID != b.UserID {
-				return cmp.Compare(a.UserID, b.UserID)
-			}
-			return cmp.Compare(a.VideoID, b.VideoID)
-		})
-		for c := range slices.Chunk(fresh, inboxRowsPerStatement) {
-			args := make([]any, 0, 3*len(c))
-			for _, e := range c {
-				args = append(args, e.UserID, e.VideoID, e.CreateTime)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO video_inbox (user_id, video_id, create_time) VALUES (?,?,?)`+
-				strings.Repeat(",(?,?,?)", len(c)-1), args...); err != nil {
-				return fmt.Errorf("videosvc: insert inbox entries: %w", err)
-			}
-		}
 		added = len(fresh)
-		grownUsers := make([]int64, 0, len(grown))
-		for u := range grown {
-			grownUsers = append(grownUsers, u)
+		// fresh is sorted by user, so each user's count is one run of it.
+		var grownUsers []int64
+		var grownBy []int64
+		for _, e := range fresh {
+			if n := len(grownUsers); n > 0 && grownUsers[n-1] == e.UserID {
+				grownBy[n-1]++
+				continue
+			}
+			grownUsers = append(grownUsers, e.UserID)
+			grownBy = append(grownBy, 1)
 		}
-		slices.Sort(grownUsers)
 		upsert := ` ON CONFLICT (user_id) DO UPDATE SET size = size + excluded.size`
 		if s.db.Dialect == db.MySQL {
 			upsert = ` ON DUPLICATE KEY UPDATE size = size + VALUES(size)`
 		}
-		for c := range slices.Chunk(grownUsers, inboxRowsPerStatement) {
-			args := make([]any, 0, 2*len(c))
-			for _, u := range c {
-				args = append(args, u, grown[u])
+		for lo := 0; lo < len(grownUsers); lo += inboxRowsPerStatement {
+			hi := min(lo+inboxRowsPerStatement, len(grownUsers))
+			args := make([]any, 0, 2*(hi-lo))
+			for i := lo; i < hi; i++ {
+				args = append(args, grownUsers[i], grownBy[i])
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO video_inbox_sizes (user_id, size) VALUES (?,?)`+
-				strings.Repeat(",(?,?)", len(c)-1)+upsert, args...); err != nil {
+				strings.Repeat(",(?,?)", hi-lo-1)+upsert, args...); err != nil {
 				return fmt.Errorf("videosvc: inbox sizes: %w", err)
 			}
 		}
 		return s.trim(ctx, tx, grownUsers, keep)
 	})
 	return added, err
+}
+
+// compareInboxKeys orders inbox entries by (user, video), the primary key.
+func compareInboxKeys(a, b InboxEntry) int {
+	return cmp.Or(cmp.Compare(a.UserID, b.UserID), cmp.Compare(a.VideoID, b.VideoID))
+}
+
+// insertMissing inserts the entries (sorted by key, distinct) that are not in the
+// inboxes yet and returns them, in key order.
+//
+// On SQLite one statement per chunk does both: ON CONFLICT DO NOTHING skips the
+// entries already there and RETURNING names the rows it inserted. MySQL has no
+// RETURNING, and INSERT IGNORE cannot tell which rows it skipped, so there the
+// present entries are read first (a primary-key lookup each) and only the others
+// are inserted.
+func (s *SQLStore) insertMissing(ctx context.Context, tx *sql.Tx, entries []InboxEntry) ([]InboxEntry, error) {
+	if s.db.Dialect == db.SQLite {
+		fresh := make([]InboxEntry, 0, len(entries))
+		for c := range slices.Chunk(entries, inboxRowsPerStatement) {
+			args := make([]any, 0, 3*len(c))
+			for _, e := range c {
+				args = append(args, e.UserID, e.VideoID, e.CreateTime)
+			}
+			rows, err := tx.QueryContext(ctx, `INSERT INTO video_inbox (user_id, video_id, create_time) VALUES (?,?,?)`+
+				strings.Repeat(",(?,?,?)", len(c)-1)+` ON CONFLICT (user_id, video_id) DO NOTHING RETURNING user_id, video_id, create_time`, args...)
+			if err != nil {
+				return nil, fmt.Errorf("videosvc: insert inbox entries: %w", err)
+			}
+			for rows.Next() {
+				var e InboxEntry
+				if err := rows.Scan(&e.UserID, &e.VideoID, &e.CreateTime); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				fresh = append(fresh, e)
+			}
+			if err := rows.Close(); err != nil {
+				return nil, fmt.Errorf("videosvc: insert inbox entries: %w", err)
+			}
+		}
+		// RETURNING promises no order.
+		slices.SortFunc(fresh, compareInboxKeys)
+		return fresh, nil
+	}
+
+	type key struct{ user, video int64 }
+	present := map[key]bool{}
+	// Callers add one video to many inboxes or many videos to one, so the cross
+	// product of the two id sets stays the size of the batch.
+	users, videos := distinct(entries, func(e InboxEntry) int64 { return e.UserID }), distinct(entries, func(e InboxEntry) int64 { return e.VideoID })
+	for uc := range slices.Chunk(users, inboxRowsPerStatement) {
+		for vc := range slices.Chunk(videos, inboxRowsPerStatement) {
+			rows, err := tx.QueryContext(ctx, `SELECT user_id, video_id FROM video_inbox WHERE user_id IN (?`+strings.Repeat(",?", len(uc)-1)+
+				`) AND video_id IN (?`+strings.Repeat(",?", len(vc)-1)+`)`, append(db.Int64Args(uc), db.Int64Args(vc)...)...)
+			if err != nil {
+				return nil, fmt.Errorf("videosvc: read inbox entries: %w", err)
+			}
+			for rows.Next() {
+				var k key
+				if err := rows.Scan(&k.user, &k.video); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				present[k] = true
+			}
+			if err := rows.Close(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var fresh []InboxEntry
+	for _, e := range entries {
+		if !present[key{e.UserID, e.VideoID}] {
+			fresh = append(fresh, e)
+		}
+	}
+	for c := range slices.Chunk(fresh, inboxRowsPerStatement) {
+		args := make([]any, 0, 3*len(c))
+		for _, e := range c {
+			args = append(args, e.UserID, e.VideoID, e.CreateTime)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO video_inbox (user_id, video_id, create_time) VALUES (?,?,?)`+
+			strings.Repeat(",(?,?,?)", len(c)-1), args...); err != nil {
+			return nil, fmt.Errorf("videosvc: insert inbox entries: %w", err)
+		}
+	}
+	return fresh, nil
 }
 
 // trim cuts the inboxes among users that outgrew keep plus the slack back to
@@ -242,32 +300,120 @@ func (s *SQLStore) RemoveAuthorFromInbox(ctx context.Context, userID, authorID i
 }
 
 func (s *SQLStore) Inbox(ctx context.Context, userID int64, before Position, since int64, limit int) ([]*Video, error) {
-	rows, err := s.db.QueryContext(ctx,
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.reads.Query(ctx,
 		`SELECT v.id, v.author_id, v.title, v.play_key, v.cover_key, v.create_time
 		 FROM video_inbox i JOIN videos v ON v.id = i.video_id
 		 WHERE i.user_id = ? AND i.create_time >= ? AND i.create_time <= ? AND (i.create_time < ? OR i.video_id < ?)
-		 ORDER BY i.create_time DESC, i.video_id DESC LIMIT ?`,
-		userID, since, before.Time, before.Time, before.ID, limit)
+		 ORDER BY i.create_time DESC, i.video_id DESC`+s.reads.Limit(limit),
+		userID, since, before.Time, before.Time, before.ID)
 	if err != nil {
 		return nil, err
 	}
-	return scanVideos(rows)
+	return scanVideos(rows, limit)
 }
 
+// timelineBranches bounds the branches of one timeline statement: the inbox and
+// each author is a branch of a UNION (SQLite allows 500).
+const timelineBranches = 64
+
 func (s *SQLStore) ByAuthors(ctx context.Context, authorIDs []int64, before Position, since int64, limit int) ([]*Video, error) {
-	if len(authorIDs) == 0 {
+	return s.newest(ctx, 0, authorIDs, before, since, limit)
+}
+
+func (s *SQLStore) Timeline(ctx context.Context, userID int64, authorIDs []int64, before Position, since int64, limit int) ([]*Video, error) {
+	return s.newest(ctx, userID, authorIDs, before, since, limit)
+}
+
+// newest is Timeline; a user of 0 reads no inbox. Each branch of its statement
+// reads the newest positions of one source through that source's own index range
+// (the inbox's (user_id, create_time, video_id), an author's (author_id,
+// create_time, id)), at most limit of them; only the newest limit of them all
+// are then read as videos. An IN list over the authors would read every video
+// they published in the range and sort them all for the few a page shows, which
+// grows with the authors: the ones merged at read time have the most followers,
+// and often the most videos too. The UNION lists a video in the inbox and among
+// the authors' (an author who crossed the pull threshold) once.
+//
+// A statement takes up to timelineBranches branches; on SQLite the authors are
+// padded with id 0, which no video has, to a count of at most 8 or a power of
+// two, so the statements' shapes stay few.
+func (s *SQLStore) newest(ctx context.Context, userID int64, authorIDs []int64, before Position, since int64, limit int) ([]*Video, error) {
+	if limit <= 0 || (userID == 0 && len(authorIDs) == 0) {
 		return nil, nil
 	}
-	args := append(db.Int64Args(authorIDs), since, before.Time, before.Time, before.ID, limit)
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT `+videoColumns+` FROM videos
-		 WHERE author_id IN (?`+strings.Repeat(",?", len(authorIDs)-1)+`)
-		   AND create_time >= ? AND create_time <= ? AND (create_time < ? OR id < ?)
-		 ORDER BY create_time DESC, id DESC LIMIT ?`, args...)
-	if err != nil {
-		return nil, err
+	authorIDs = slices.Compact(slices.Sorted(slices.Values(authorIDs)))
+	perStatement := timelineBranches
+	if userID != 0 {
+		perStatement--
 	}
-	return scanVideos(rows)
+	var chunks [][]int64
+	for c := range slices.Chunk(authorIDs, perStatement) {
+		chunks = append(chunks, c)
+	}
+	if len(chunks) == 0 {
+		chunks = [][]int64{nil}
+	}
+	lim := s.reads.Limit(limit)
+	var out []*Video
+	for i, chunk := range chunks {
+		inbox := int64(0)
+		if i == 0 {
+			inbox = userID
+		}
+		n := len(chunk)
+		if s.db.Dialect == db.SQLite && n > 8 {
+			n = 1 << bits.Len(uint(n-1))
+		}
+		var q strings.Builder
+		q.WriteString(`SELECT v.id, v.author_id, v.title, v.play_key, v.cover_key, v.create_time FROM (`)
+		args := make([]any, 0, (n+1)*5)
+		branch := func(sql string, args2 ...any) {
+			if len(args) > 0 {
+				q.WriteString(" UNION ")
+			}
+			fmt.Fprintf(&q, sql, lim, len(args))
+			args = append(args, args2...)
+		}
+		if inbox != 0 {
+			branch(`SELECT id, create_time FROM (SELECT video_id AS id, create_time FROM video_inbox
+				WHERE user_id = ? AND create_time >= ? AND create_time <= ? AND (create_time < ? OR video_id < ?)
+				ORDER BY create_time DESC, video_id DESC%s) b%d`, inbox, since, before.Time, before.Time, before.ID)
+		}
+		for j := range n {
+			author := int64(0)
+			if j < len(chunk) {
+				author = chunk[j]
+			}
+			branch(`SELECT id, create_time FROM (SELECT id, create_time FROM videos
+				WHERE author_id = ? AND create_time >= ? AND create_time <= ? AND (create_time < ? OR id < ?)
+				ORDER BY create_time DESC, id DESC%s) b%d`, author, since, before.Time, before.Time, before.ID)
+		}
+		q.WriteString(` ORDER BY create_time DESC, id DESC` + lim + `) t JOIN videos v ON v.id = t.id
+			ORDER BY t.create_time DESC, t.id DESC`)
+		rows, err := s.reads.Query(ctx, q.String(), args...)
+		if err != nil {
+			return nil, err
+		}
+		vs, err := scanVideos(rows, limit)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vs...)
+	}
+	if len(chunks) > 1 {
+		slices.SortFunc(out, func(a, b *Video) int {
+			if c := cmp.Compare(b.CreateTime, a.CreateTime); c != 0 {
+				return c
+			}
+			return cmp.Compare(b.ID, a.ID)
+		})
+		out = slices.CompactFunc(out, func(a, b *Video) bool { return a.ID == b.ID })
+		out = out[:min(len(out), limit)]
+	}
+	return out, nil
 }
 
 func (s *SQLStore) InboxSize(ctx context.Context, userID int64) (int, error) {

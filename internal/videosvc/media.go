@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -28,6 +29,7 @@ var (
 	errNotVideo   = errs.New(base.ErrCode_VideoFileInvalid, "the file is not a video we can read; please upload an MP4, MOV, WebM, MKV, AVI, FLV or TS video")
 	errUndecoded  = errs.New(base.ErrCode_VideoFileInvalid, "the video could not be decoded; the file may be damaged or incomplete")
 	errTooSlow    = errs.New(base.ErrCode_TooLarge, "the video took too long to process; please upload a shorter or smaller video")
+	errTooBig     = errs.New(base.ErrCode_TooLarge, "the video needs more memory to process than this server allows; please upload a smaller video")
 	errEmptyVideo = errs.New(base.ErrCode_VideoFileInvalid, "the file is empty")
 )
 
@@ -112,6 +114,21 @@ type PipelineOptions struct {
 	Timeout time.Duration
 	// Threads bounds the threads of each ffmpeg run; 0 lets ffmpeg choose.
 	Threads int
+	// MemoryLimit bounds the address space of each ffmpeg or ffprobe run, in
+	// bytes (RLIMIT_AS, on Linux only); 0 picks DefaultMemoryLimit(Threads).
+	MemoryLimit int64
+}
+
+// DefaultMemoryLimit is the address space an ffmpeg run gets when none is
+// configured. ffmpeg 5.1 maps about 270 MiB of libraries before it reads
+// anything, and transcoding a 4K video peaked at 0.95 GiB with one thread and
+// about 190 MiB more per extra thread; the default leaves room above that
+// while still stopping a file that decodes to far more.
+func DefaultMemoryLimit(threads int) int64 {
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	return (1024 + 256*int64(threads)) << 20
 }
 
 // Pipeline checks uploaded files and turns them into a playable MP4 and a JPEG
@@ -141,7 +158,48 @@ func NewPipeline(o PipelineOptions) (*Pipeline, error) {
 		}
 		*p = abs
 	}
-	return &Pipeline{o: o, slots: make(chan struct{}, o.Workers)}, nil
+	if o.MemoryLimit == 0 {
+		o.MemoryLimit = DefaultMemoryLimit(o.Threads)
+	}
+	if o.MemoryLimit < 0 {
+		return nil, fmt.Errorf("videosvc: ffmpeg memory limit must be positive, got %d", o.MemoryLimit)
+	}
+	p := &Pipeline{o: o, slots: make(chan struct{}, o.Workers)}
+	// A limit too small for the tools to start would refuse every upload as
+	// undecodable; say so now instead.
+	for _, tool := range []string{o.FFmpegPath, o.FFprobePath} {
+		ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
+		cmd := p.command(ctx, tool, "-version")
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("videosvc: %s does not start within the memory limit of %d MiB (video.ffmpeg_memory_mib): %v: %s",
+				tool, o.MemoryLimit>>20, err, bytes.TrimSpace(lastBytes(out, stderrKeep)))
+		}
+	}
+	return p, nil
+}
+
+// command runs tool with args under ctx and the memory limit. Go cannot set a
+// child's resource limits, so on Linux a shell sets RLIMIT_AS and then becomes
+// the tool (exec): the limit holds from the tool's first instruction, and the
+// process ctx kills is the tool itself. A run past the limit fails its
+// allocations and exits with an error, instead of taking the machine's memory.
+func (p *Pipeline) command(ctx context.Context, tool string, args ...string) *exec.Cmd {
+	if runtime.GOOS != "linux" {
+		return exec.CommandContext(ctx, tool, args...)
+	}
+	kib := strconv.FormatInt(max(p.o.MemoryLimit>>10, 1), 10)
+	sh := append([]string{"-c", `ulimit -v "$1" && shift && exec "$@"`, "ffmpeg-limit", kib, tool}, args...)
+	return exec.CommandContext(ctx, "/bin/sh", sh...)
+}
+
+// lastBytes is the end of b, at most n bytes of it.
+func lastBytes(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
 }
 
 // InFlight is the number of jobs running now.
@@ -153,10 +211,22 @@ func (p *Pipeline) Queued() int64 { return p.queued.Load() }
 // PeakInFlight is the largest number of jobs that ever ran at once.
 func (p *Pipeline) PeakInFlight() int64 { return p.peak.Load() }
 
-// acquire waits for a worker slot, as long as ctx allows: a queued upload is
-// never dropped, only abandoned by its caller.
+// queuePerWorker bounds the uploads waiting for a worker: each holds its file
+// (up to http.max_upload_bytes on disk) and a request while it waits, and past a
+// few minutes' backlog a waiting client is better told to come back.
+const queuePerWorker = 16
+
+// errBusy answers an upload that finds the queue full.
+var errBusy = errs.New(base.ErrCode_Unavailable, "too many videos are being processed right now; please try again in a minute")
+
+// acquire waits for a worker slot, as long as ctx allows and the queue has room
+// (queuePerWorker per worker): a queued upload is never dropped, only abandoned
+// by its caller.
 func (p *Pipeline) acquire(ctx context.Context) (release func(), err error) {
-	p.queued.Add(1)
+	if p.queued.Add(1) > int64(p.o.Workers*queuePerWorker) {
+		p.queued.Add(-1)
+		return nil, errBusy
+	}
 	select {
 	case p.slots <- struct{}{}:
 		p.queued.Add(-1)
@@ -343,7 +413,7 @@ func (i *probeInfo) playable() bool {
 func (p *Pipeline) probe(parent context.Context, in string, c container) (*probeInfo, error) {
 	ctx, cancel := context.WithTimeout(parent, p.o.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, p.o.FFprobePath, "-v", "error", "-protocol_whitelist", "file",
+	cmd := p.command(ctx, p.o.FFprobePath, "-v", "error", "-protocol_whitelist", "file",
 		"-format_whitelist", c.demuxer, "-print_format", "json", "-show_streams", "file:"+in)
 	var stdout bytes.Buffer
 	stderr := &tailBuffer{max: stderrKeep}
@@ -363,7 +433,7 @@ func (p *Pipeline) probe(parent context.Context, in string, c container) (*probe
 func (p *Pipeline) run(parent context.Context, step string, args ...string) error {
 	ctx, cancel := context.WithTimeout(parent, p.o.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, p.o.FFmpegPath, args...)
+	cmd := p.command(ctx, p.o.FFmpegPath, args...)
 	stderr := &tailBuffer{max: stderrKeep}
 	cmd.Stdout, cmd.Stderr = io.Discard, stderr
 	cmd.WaitDelay = 5 * time.Second
@@ -381,8 +451,9 @@ func (e *inputError) Error() string { return "videosvc: ffmpeg " + e.step + ": "
 
 // classify turns the outcome of a run under ctx (a child of parent with the
 // run's time limit) into: nil; the parent's error when the caller gave up;
-// errTooSlow when the run's own time limit ended it; an *inputError when the tool
-// exited with an error; anything else (the binary could not start) as it is.
+// errTooSlow when the run's own time limit ended it; errTooBig when it ran out
+// of memory under the limit; an *inputError when the tool exited with another
+// error; anything else (the binary could not start) as it is.
 func classify(parent, ctx context.Context, step string, err error, stderr *tailBuffer) error {
 	if err == nil {
 		return nil
@@ -393,6 +464,8 @@ func classify(parent, ctx context.Context, step string, err error, stderr *tailB
 		return parent.Err()
 	case ctx.Err() != nil:
 		return errTooSlow
+	case outOfMemory(stderr.Bytes()):
+		return errTooBig
 	case errors.As(err, &exit):
 		if st, ok := exit.Sys().(syscall.WaitStatus); ok && st.Signaled() {
 			return fmt.Errorf("videosvc: ffmpeg %s killed by %v", step, st.Signal())
@@ -400,6 +473,18 @@ func classify(parent, ctx context.Context, step string, err error, stderr *tailB
 		return &inputError{step: step, detail: fmt.Sprintf("%v: %s", err, bytes.TrimSpace(stderr.Bytes()))}
 	}
 	return fmt.Errorf("videosvc: ffmpeg %s: %w", step, err)
+}
+
+// outOfMemory reports whether a tool's error output says an allocation
+// failed: ffmpeg's ENOMEM message, a decoder's failure to get a frame buffer,
+// x264's, or the loader's when the limit is reached while libraries are mapped.
+func outOfMemory(stderr []byte) bool {
+	for _, s := range []string{"Cannot allocate memory", "get_buffer() failed", "malloc of size", "failed to map segment"} {
+		if bytes.Contains(stderr, []byte(s)) {
+			return true
+		}
+	}
+	return false
 }
 
 // asInvalid maps an input error to the business error invalid, leaving other

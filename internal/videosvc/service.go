@@ -20,6 +20,7 @@ import (
 	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/platform/blob"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
+	"github.com/mdouyin/mdouyin/internal/text"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/relation"
 	"github.com/mdouyin/mdouyin/kitex_gen/video"
@@ -79,21 +80,24 @@ type Options struct {
 
 // Service implements the video role.
 type Service struct {
-	store Store
-	blobs blob.Store
-	media *Pipeline
-	ids   *idgen.Generator
-	log   *slog.Logger
-	o     Options
-	feed  FeedOptions
-	now   func() time.Time
+	store   Store
+	blobs   blob.Store
+	media   *Pipeline
+	ids     *idgen.Generator
+	log     *slog.Logger
+	o       Options
+	feed    FeedOptions
+	modes   *pullModes
+	popular *popularAuthors
+	now     func() time.Time
 }
 
 var _ video.VideoService = (*Service)(nil)
 
 // New returns the video service over its dependencies.
 func New(store Store, blobs blob.Store, media *Pipeline, ids *idgen.Generator, log *slog.Logger, o Options) *Service {
-	return &Service{store: store, blobs: blobs, media: media, ids: ids, log: log, o: o, feed: o.Feed.withDefaults(), now: time.Now}
+	return &Service{store: store, blobs: blobs, media: media, ids: ids, log: log, o: o, feed: o.Feed.withDefaults(),
+		modes: newPullModes(), popular: &popularAuthors{}, now: time.Now}
 }
 
 // Publish turns a staged upload into a video: it checks the file by magic number
@@ -437,7 +441,7 @@ func checkTitle(t string) error {
 	if n := utf8.RuneCountInString(t); n < 1 || n > MaxTitleLen {
 		return errs.Newf(base.ErrCode_VideoTitleInvalid, "title must be 1-%d characters", MaxTitleLen)
 	}
-	if strings.IndexFunc(t, func(r rune) bool { return !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) }) < 0 {
+	if text.Blank(t) {
 		return errs.New(base.ErrCode_VideoTitleInvalid, "title must not be blank")
 	}
 	if strings.IndexFunc(t, unicode.IsControl) >= 0 {

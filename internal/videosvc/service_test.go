@@ -453,6 +453,7 @@ func (f *fixture) testBadRequests(t *testing.T) {
 		{"", base.ErrCode_VideoTitleInvalid},
 		{"   ", base.ErrCode_VideoTitleInvalid},
 		{"\u200b\u200b", base.ErrCode_VideoTitleInvalid},
+		{"\u3164\u2800\ufe0f", base.ErrCode_VideoTitleInvalid},
 		{strings.Repeat("长", 101), base.ErrCode_VideoTitleInvalid},
 		{"bad\xffutf8", base.ErrCode_VideoTitleInvalid},
 		{"line\nbreak", base.ErrCode_VideoTitleInvalid},

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/platform/outbox"
@@ -24,6 +23,7 @@ func Migrations() fs.FS { return db.MigrationsIn(migrationFiles) }
 type SQLStore struct {
 	db     *db.DB
 	outbox *outbox.Outbox
+	reads  *db.Reads
 }
 
 var _ Store = (*SQLStore)(nil)
@@ -35,7 +35,7 @@ func NewSQLStore(ctx context.Context, d *db.DB, ob *outbox.Outbox) (*SQLStore, e
 	if err := d.Migrate(ctx, "video", Migrations()); err != nil {
 		return nil, err
 	}
-	return &SQLStore{db: d, outbox: ob}, nil
+	return &SQLStore{db: d, outbox: ob, reads: db.NewReads(d)}, nil
 }
 
 const videoColumns = `id, author_id, title, play_key, cover_key, create_time`
@@ -78,12 +78,12 @@ func (s *SQLStore) Get(ctx context.Context, ids []int64) (map[int64]*Video, erro
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT `+videoColumns+` FROM videos WHERE id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, db.Int64Args(ids)...)
+	in, args := s.reads.In(ids)
+	rows, err := s.reads.Query(ctx, `SELECT `+videoColumns+` FROM videos WHERE id IN (`+in+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
-	vs, err := scanVideos(rows)
+	vs, err := scanVideos(rows, len(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -94,40 +94,50 @@ func (s *SQLStore) Get(ctx context.Context, ids []int64) (map[int64]*Video, erro
 }
 
 // The listings below bound create_time with a plain range the index can use and
-// filter the tie on the boundary millisecond by id.
+// filter the tie on the boundary millisecond by id. Their LIMIT is written into
+// the text (db.Reads.Limit) and they read only the rows asked for.
 
 func (s *SQLStore) Recent(ctx context.Context, before Position, limit int) ([]*Video, error) {
-	rows, err := s.db.QueryContext(ctx,
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.reads.Query(ctx,
 		`SELECT `+videoColumns+` FROM videos
 		 WHERE create_time <= ? AND (create_time < ? OR id < ?)
-		 ORDER BY create_time DESC, id DESC LIMIT ?`,
-		before.Time, before.Time, before.ID, limit)
+		 ORDER BY create_time DESC, id DESC`+s.reads.Limit(limit),
+		before.Time, before.Time, before.ID)
 	if err != nil {
 		return nil, err
 	}
-	return scanVideos(rows)
+	return scanVideos(rows, limit)
 }
 
 func (s *SQLStore) AtMillisecond(ctx context.Context, t, beforeID int64, limit int) ([]*Video, error) {
-	rows, err := s.db.QueryContext(ctx,
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.reads.Query(ctx,
 		`SELECT `+videoColumns+` FROM videos WHERE create_time = ? AND id < ?
-		 ORDER BY create_time DESC, id DESC LIMIT ?`, t, beforeID, limit)
+		 ORDER BY create_time DESC, id DESC`+s.reads.Limit(limit), t, beforeID)
 	if err != nil {
 		return nil, err
 	}
-	return scanVideos(rows)
+	return scanVideos(rows, limit)
 }
 
 func (s *SQLStore) ByAuthor(ctx context.Context, authorID int64, before Position, limit int) ([]*Video, error) {
-	rows, err := s.db.QueryContext(ctx,
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.reads.Query(ctx,
 		`SELECT `+videoColumns+` FROM videos
 		 WHERE author_id = ? AND create_time <= ? AND (create_time < ? OR id < ?)
-		 ORDER BY create_time DESC, id DESC LIMIT ?`,
-		authorID, before.Time, before.Time, before.ID, limit)
+		 ORDER BY create_time DESC, id DESC`+s.reads.Limit(limit),
+		authorID, before.Time, before.Time, before.ID)
 	if err != nil {
 		return nil, err
 	}
-	return scanVideos(rows)
+	return scanVideos(rows, limit)
 }
 
 func (s *SQLStore) WorkCounts(ctx context.Context, ids []int64) (map[int64]int64, error) {
@@ -135,9 +145,8 @@ func (s *SQLStore) WorkCounts(ctx context.Context, ids []int64) (map[int64]int64
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT user_id, work_count FROM video_work_counts WHERE user_id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`,
-		db.Int64Args(ids)...)
+	in, args := s.reads.In(ids)
+	rows, err := s.reads.Query(ctx, `SELECT user_id, work_count FROM video_work_counts WHERE user_id IN (`+in+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -161,10 +170,11 @@ func (s *SQLStore) Referenced(ctx context.Context, key string) (bool, error) {
 	return err == nil, err
 }
 
-func scanVideos(rows *sql.Rows) ([]*Video, error) {
+// scanVideos reads up to limit videos from rows and closes them.
+func scanVideos(rows *sql.Rows, limit int) ([]*Video, error) {
 	defer rows.Close()
 	var out []*Video
-	for rows.Next() {
+	for len(out) < limit && rows.Next() {
 		v := &Video{}
 		if err := rows.Scan(&v.ID, &v.AuthorID, &v.Title, &v.PlayKey, &v.CoverKey, &v.CreateTime); err != nil {
 			return nil, err
