@@ -39,10 +39,23 @@ struct UserStatsResponse {
     1: map<i64, UserStats> stats,
 }
 
+// PopularRequest asks for the users followed by more than min_followers users,
+// most followed first, at most count of them.
+struct PopularRequest {
+    1: i64 min_followers,
+    2: i32 count,
+}
+
+struct PopularResponse {
+    1: list<i64> user_ids,
+    2: bool complete,      // true: these are all such users (fewer than count exist)
+}
+
 service RelationService {
     FollowResponse Follow(1: FollowRequest req),
     ListResponse ListFollowing(1: ListRequest req),
     ListResponse ListFollowers(1: ListRequest req),
     ListResponse ListFriends(1: ListRequest req),
     UserStatsResponse UserStats(1: UserStatsRequest req),
+    PopularResponse ListPopular(1: PopularRequest req),
 }

@@ -29,6 +29,13 @@ func buildRelation(ctx context.Context, p *platform, tokens *token.Manager, s *g
 		return err
 	}
 	p.Background(ob.Run)
-	s.Relation = relationsvc.New(store, s.User, p.ids)
+	var stats relationsvc.Store = store
+	if p.everyRole {
+		// Comment pages and feeds show many authors to every reader; in one
+		// process every follow passes here, so their counts and is_follow can
+		// be kept in memory. Replicas of a role would miss each other's follows.
+		stats = relationsvc.KeepStats(store)
+	}
+	s.Relation = relationsvc.New(stats, s.User, p.ids)
 	return nil
 }

@@ -42,6 +42,11 @@ type platform struct {
 	bus     *mq.Bus
 	nats    *mq.Embedded
 
+	// everyRole is set when this process runs every role (the one-process
+	// placement): every write of a role then passes through this process, so
+	// a role may keep what it read in memory and drop it on its own writes.
+	everyRole bool
+
 	// With etcd (rpc.etcd): where roles register and find each other, and the
 	// lease of this process's id-generator node number.
 	etcd     *clientv3.Client
@@ -72,7 +77,7 @@ func openPlatform(ctx context.Context, cfg config.Config, log *slog.Logger) (*pl
 // openRolePlatform opens what a process running role ("" for every role) needs.
 // The role names the process in its traces.
 func openRolePlatform(ctx context.Context, cfg config.Config, role string, log *slog.Logger) (p *platform, err error) {
-	p = &platform{cfg: cfg, log: log, metrics: obs.NewRegistry(), dbs: map[string]*db.DB{}}
+	p = &platform{cfg: cfg, log: log, metrics: obs.NewRegistry(), dbs: map[string]*db.DB{}, everyRole: role == ""}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -235,7 +240,7 @@ func (p *platform) etcdPrefix(prefix string) string {
 func (p *platform) DB(ctx context.Context, service string) (*db.DB, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	key, o := "shared", db.Options{Driver: db.MySQL, DSN: p.cfg.Database.DSN}
+	key, o := "shared", db.Options{Driver: db.MySQL, DSN: p.cfg.Database.DSN, MaxOpenConns: p.cfg.Database.MaxOpenConns}
 	if p.cfg.Database.Driver == "sqlite" {
 		key = service
 		o = db.Options{Driver: db.SQLite, DSN: filepath.Join(p.cfg.DataDir, "db", service+".db")}

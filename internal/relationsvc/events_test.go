@@ -50,7 +50,7 @@ func TestEventsReachTheStream(t *testing.T) {
 				}
 			}()
 
-			f := newFixture(t, d, placements["direct"])
+			f := newFixture(t, d, placements["direct"], false)
 			// The fixture's own outbox has no bus; use one that relays.
 			store, err := relationsvc.NewSQLStore(ctx, d, ob)
 			if err != nil {

@@ -37,3 +37,7 @@ func (r *Remote) ListFriends(ctx context.Context, req *relation.ListRequest) (*r
 func (r *Remote) UserStats(ctx context.Context, req *relation.UserStatsRequest) (*relation.UserStatsResponse, error) {
 	return r.c.UserStats(ctx, req)
 }
+
+func (r *Remote) ListPopular(ctx context.Context, req *relation.PopularRequest) (*relation.PopularResponse, error) {
+	return r.c.ListPopular(ctx, req)
+}

@@ -179,22 +179,38 @@ func (s *Service) UserStats(ctx context.Context, req *relation.UserStatsRequest)
 	if err != nil {
 		return nil, err
 	}
-	counts, err := s.store.Counts(ctx, ids)
+	stats, err := s.store.Stats(ctx, viewer, ids)
 	if err != nil {
 		return nil, err
 	}
-	follows := map[int64]bool{}
-	if viewer != 0 {
-		if follows, err = s.store.Follows(ctx, viewer, ids); err != nil {
-			return nil, err
-		}
-	}
 	out := make(map[int64]*relation.UserStats, len(ids))
 	for _, id := range ids {
-		c := counts[id]
-		out[id] = &relation.UserStats{FollowCount: c.Follow, FollowerCount: c.Follower, IsFollow: follows[id]}
+		st := stats[id]
+		out[id] = &relation.UserStats{FollowCount: st.Follow, FollowerCount: st.Follower, IsFollow: st.Followed}
 	}
 	return &relation.UserStatsResponse{Stats: out}, nil
+}
+
+// MaxPopular bounds ListPopular's count.
+const MaxPopular = 10_000
+
+// ListPopular returns the users followed by more than min_followers users,
+// most followed first, at most count (1 to MaxPopular); complete says there
+// are no more.
+func (s *Service) ListPopular(ctx context.Context, req *relation.PopularRequest) (*relation.PopularResponse, error) {
+	n := int(req.GetCount())
+	if n < 1 || n > MaxPopular {
+		return nil, errs.InvalidArgument("count must be 1 to %d", MaxPopular)
+	}
+	if req.GetMinFollowers() < 0 {
+		return nil, errs.InvalidArgument("min_followers must not be negative")
+	}
+	ids, err := s.store.Popular(ctx, req.GetMinFollowers(), n+1)
+	if err != nil {
+		return nil, err
+	}
+	complete := len(ids) <= n
+	return &relation.PopularResponse{UserIds: ids[:min(len(ids), n)], Complete: complete}, nil
 }
 
 // checkBatch validates the ids of a stats call and returns them without repeats.

@@ -79,7 +79,7 @@ type fixture struct {
 	ids    *idgen.Generator
 }
 
-func newFixture(t *testing.T, d *db.DB, place placement) *fixture {
+func newFixture(t *testing.T, d *db.DB, place placement, keep bool) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	// The outbox has no bus: nothing relays in this suite, so every event the
@@ -97,16 +97,29 @@ func newFixture(t *testing.T, d *db.DB, place placement) *fixture {
 		t.Fatal(err)
 	}
 	users := &fakeUsers{known: map[int64]bool{}}
-	svc := relationsvc.New(store, users, ids)
+	var served relationsvc.Store = store
+	if keep {
+		served = relationsvc.KeepStats(store)
+	}
+	svc := relationsvc.New(served, users, ids)
 	return &fixture{api: place(t, svc), store: store, events: ob, db: d, users: users, ids: ids}
 }
 
-// TestRelationService runs the whole suite on every database and in every placement.
+// TestRelationService runs the whole suite on every database and in every
+// placement, and once more in one process with its stats kept (KeepStats).
 func TestRelationService(t *testing.T) {
+	type variant struct {
+		place placement
+		keep  bool
+	}
+	variants := map[string]variant{"direct/kept stats": {placements["direct"], true}}
+	for pName, place := range placements {
+		variants[pName] = variant{place, false}
+	}
 	for dbName, open := range databases {
-		for pName, place := range placements {
-			t.Run(dbName+"/"+pName, func(t *testing.T) {
-				f := newFixture(t, open(t), place)
+		for vName, v := range variants {
+			t.Run(dbName+"/"+vName, func(t *testing.T) {
+				f := newFixture(t, open(t), v.place, v.keep)
 				t.Run("follow and unfollow", f.testFollow)
 				t.Run("bad input changes nothing", f.testBadInput)
 				t.Run("paging never repeats or skips", f.testPaging)
@@ -114,6 +127,7 @@ func TestRelationService(t *testing.T) {
 				t.Run("default page", f.testDefaultPage)
 				t.Run("friends are mutual follows", f.testFriends)
 				t.Run("user stats", f.testUserStats)
+				t.Run("popular users", f.testPopular)
 				t.Run("concurrent follows stay exact", f.testConcurrent)
 			})
 		}
@@ -652,4 +666,75 @@ func (f *fixture) wantCountsExact(t *testing.T) {
 	if orphans != 0 {
 		t.Fatalf("%d edges have an end without a counts row", orphans)
 	}
+}
+
+// testPopular: ListPopular lists the users with more than min_followers
+// followers, most followed first (then the newer id), as the follow edges
+// count them, and says whether that is all of them.
+func (f *fixture) testPopular(t *testing.T) {
+	ctx := context.Background()
+	authors := []int64{f.newUser(t), f.newUser(t), f.newUser(t)}
+	for i, n := range []int{7, 6, 6} {
+		for range n {
+			f.follow(t, f.newUser(t), authors[i], true)
+		}
+	}
+	// The oracle: the edges themselves, over every user the suite made.
+	expect := func(min int64) []int64 {
+		rows, err := f.db.QueryContext(ctx, `SELECT followee_id FROM relation_follows GROUP BY followee_id
+			HAVING COUNT(*) > ? ORDER BY COUNT(*) DESC, followee_id DESC`, min)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, id)
+		}
+		return out
+	}
+	list := func(min int64, count int32) *relation.PopularResponse {
+		t.Helper()
+		r, err := f.api.ListPopular(ctx, &relation.PopularRequest{MinFollowers: min, Count: count})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	want := expect(5)
+	if len(want) < 3 || !slices.Contains(want, authors[0]) || !slices.Contains(want, authors[2]) {
+		t.Fatalf("the oracle lists %v, which lacks the authors %v", want, authors)
+	}
+	if r := list(5, relationsvc.MaxPopular); !slices.Equal(r.GetUserIds(), want) || !r.GetComplete() {
+		t.Errorf("ListPopular(5) = %v complete %v, want %v complete", r.GetUserIds(), r.GetComplete(), want)
+	}
+	if r := list(5, 2); !slices.Equal(r.GetUserIds(), want[:2]) || r.GetComplete() {
+		t.Errorf("ListPopular(5, count 2) = %v complete %v, want %v incomplete", r.GetUserIds(), r.GetComplete(), want[:2])
+	}
+	// An unfollow takes the author under the bar at once.
+	f.follow(t, f.newUser(t), authors[1], true)
+	for _, id := range f.followersOf(t, authors[1])[:2] {
+		f.follow(t, id, authors[1], false)
+	}
+	if r := list(5, relationsvc.MaxPopular); slices.Contains(r.GetUserIds(), authors[1]) || !slices.Equal(r.GetUserIds(), expect(5)) {
+		t.Errorf("after unfollows ListPopular(5) = %v, want %v (without %d)", r.GetUserIds(), expect(5), authors[1])
+	}
+	for _, bad := range []*relation.PopularRequest{{MinFollowers: 5}, {MinFollowers: 5, Count: relationsvc.MaxPopular + 1}, {MinFollowers: -1, Count: 10}} {
+		_, err := f.api.ListPopular(ctx, bad)
+		svctest.WantCode(t, err, base.ErrCode_InvalidArgument)
+	}
+}
+
+// followersOf lists every follower of id.
+func (f *fixture) followersOf(t *testing.T, id int64) []int64 {
+	t.Helper()
+	r, err := f.api.ListFollowers(context.Background(), &relation.ListRequest{UserId: id, Page: &base.Page{Count: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.GetUserIds()
 }

@@ -282,6 +282,82 @@ var fieldIDToName_UserStatsResponse = map[int16]string{
 	1: "stats",
 }
 
+type PopularRequest struct {
+	MinFollowers int64 `thrift:"min_followers,1" frugal:"1,default,i64" json:"min_followers"`
+	Count        int32 `thrift:"count,2" frugal:"2,default,i32" json:"count"`
+}
+
+func NewPopularRequest() *PopularRequest {
+	return &PopularRequest{}
+}
+
+func (p *PopularRequest) InitDefault() {
+}
+
+func (p *PopularRequest) GetMinFollowers() (v int64) {
+	return p.MinFollowers
+}
+
+func (p *PopularRequest) GetCount() (v int32) {
+	return p.Count
+}
+func (p *PopularRequest) SetMinFollowers(val int64) {
+	p.MinFollowers = val
+}
+func (p *PopularRequest) SetCount(val int32) {
+	p.Count = val
+}
+
+func (p *PopularRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("PopularRequest(%+v)", *p)
+}
+
+var fieldIDToName_PopularRequest = map[int16]string{
+	1: "min_followers",
+	2: "count",
+}
+
+type PopularResponse struct {
+	UserIds  []int64 `thrift:"user_ids,1" frugal:"1,default,list<i64>" json:"user_ids"`
+	Complete bool    `thrift:"complete,2" frugal:"2,default,bool" json:"complete"`
+}
+
+func NewPopularResponse() *PopularResponse {
+	return &PopularResponse{}
+}
+
+func (p *PopularResponse) InitDefault() {
+}
+
+func (p *PopularResponse) GetUserIds() (v []int64) {
+	return p.UserIds
+}
+
+func (p *PopularResponse) GetComplete() (v bool) {
+	return p.Complete
+}
+func (p *PopularResponse) SetUserIds(val []int64) {
+	p.UserIds = val
+}
+func (p *PopularResponse) SetComplete(val bool) {
+	p.Complete = val
+}
+
+func (p *PopularResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("PopularResponse(%+v)", *p)
+}
+
+var fieldIDToName_PopularResponse = map[int16]string{
+	1: "user_ids",
+	2: "complete",
+}
+
 type RelationService interface {
 	Follow(ctx context.Context, req *FollowRequest) (r *FollowResponse, err error)
 
@@ -292,6 +368,8 @@ type RelationService interface {
 	ListFriends(ctx context.Context, req *ListRequest) (r *ListResponse, err error)
 
 	UserStats(ctx context.Context, req *UserStatsRequest) (r *UserStatsResponse, err error)
+
+	ListPopular(ctx context.Context, req *PopularRequest) (r *PopularResponse, err error)
 }
 
 type RelationServiceFollowArgs struct {
@@ -671,5 +749,81 @@ func (p *RelationServiceUserStatsResult) String() string {
 }
 
 var fieldIDToName_RelationServiceUserStatsResult = map[int16]string{
+	0: "success",
+}
+
+type RelationServiceListPopularArgs struct {
+	Req *PopularRequest `thrift:"req,1" frugal:"1,default,PopularRequest" json:"req"`
+}
+
+func NewRelationServiceListPopularArgs() *RelationServiceListPopularArgs {
+	return &RelationServiceListPopularArgs{}
+}
+
+func (p *RelationServiceListPopularArgs) InitDefault() {
+}
+
+var RelationServiceListPopularArgs_Req_DEFAULT *PopularRequest
+
+func (p *RelationServiceListPopularArgs) GetReq() (v *PopularRequest) {
+	if !p.IsSetReq() {
+		return RelationServiceListPopularArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *RelationServiceListPopularArgs) SetReq(val *PopularRequest) {
+	p.Req = val
+}
+
+func (p *RelationServiceListPopularArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *RelationServiceListPopularArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("RelationServiceListPopularArgs(%+v)", *p)
+}
+
+var fieldIDToName_RelationServiceListPopularArgs = map[int16]string{
+	1: "req",
+}
+
+type RelationServiceListPopularResult struct {
+	Success *PopularResponse `thrift:"success,0,optional" frugal:"0,optional,PopularResponse" json:"success,omitempty"`
+}
+
+func NewRelationServiceListPopularResult() *RelationServiceListPopularResult {
+	return &RelationServiceListPopularResult{}
+}
+
+func (p *RelationServiceListPopularResult) InitDefault() {
+}
+
+var RelationServiceListPopularResult_Success_DEFAULT *PopularResponse
+
+func (p *RelationServiceListPopularResult) GetSuccess() (v *PopularResponse) {
+	if !p.IsSetSuccess() {
+		return RelationServiceListPopularResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *RelationServiceListPopularResult) SetSuccess(x interface{}) {
+	p.Success = x.(*PopularResponse)
+}
+
+func (p *RelationServiceListPopularResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *RelationServiceListPopularResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("RelationServiceListPopularResult(%+v)", *p)
+}
+
+var fieldIDToName_RelationServiceListPopularResult = map[int16]string{
 	0: "success",
 }

@@ -16,6 +16,7 @@ type Client interface {
 	ListFollowers(ctx context.Context, req *relation.ListRequest, callOptions ...callopt.Option) (r *relation.ListResponse, err error)
 	ListFriends(ctx context.Context, req *relation.ListRequest, callOptions ...callopt.Option) (r *relation.ListResponse, err error)
 	UserStats(ctx context.Context, req *relation.UserStatsRequest, callOptions ...callopt.Option) (r *relation.UserStatsResponse, err error)
+	ListPopular(ctx context.Context, req *relation.PopularRequest, callOptions ...callopt.Option) (r *relation.PopularResponse, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -70,4 +71,9 @@ func (p *kRelationServiceClient) ListFriends(ctx context.Context, req *relation.
 func (p *kRelationServiceClient) UserStats(ctx context.Context, req *relation.UserStatsRequest, callOptions ...callopt.Option) (r *relation.UserStatsResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.UserStats(ctx, req)
+}
+
+func (p *kRelationServiceClient) ListPopular(ctx context.Context, req *relation.PopularRequest, callOptions ...callopt.Option) (r *relation.PopularResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.ListPopular(ctx, req)
 }

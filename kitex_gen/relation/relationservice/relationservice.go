@@ -48,6 +48,13 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"ListPopular": kitex.NewMethodInfo(
+		listPopularHandler,
+		newRelationServiceListPopularArgs,
+		newRelationServiceListPopularResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -204,6 +211,24 @@ func newRelationServiceUserStatsResult() interface{} {
 	return relation.NewRelationServiceUserStatsResult()
 }
 
+func listPopularHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*relation.RelationServiceListPopularArgs)
+	realResult := result.(*relation.RelationServiceListPopularResult)
+	success, err := handler.(relation.RelationService).ListPopular(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newRelationServiceListPopularArgs() interface{} {
+	return relation.NewRelationServiceListPopularArgs()
+}
+
+func newRelationServiceListPopularResult() interface{} {
+	return relation.NewRelationServiceListPopularResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -259,6 +284,16 @@ func (p *kClient) UserStats(ctx context.Context, req *relation.UserStatsRequest)
 	_args.Req = req
 	var _result relation.RelationServiceUserStatsResult
 	if err = p.c.Call(ctx, "UserStats", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) ListPopular(ctx context.Context, req *relation.PopularRequest) (r *relation.PopularResponse, err error) {
+	var _args relation.RelationServiceListPopularArgs
+	_args.Req = req
+	var _result relation.RelationServiceListPopularResult
+	if err = p.c.Call(ctx, "ListPopular", &_args, &_result); err != nil {
 		return
 	}
 	return _result.GetSuccess(), nil

@@ -1,0 +1,164 @@
+package relationsvc
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Limits of KeepStats.
+const (
+	// statsCountsTTL is how long a user's counts are kept: other users'
+	// follows show within it.
+	statsCountsTTL = time.Second
+	// statsFollowsTTL is how long what a viewer follows is kept. Only the
+	// viewer's own follows change it, and they drop it at once; the lifetime
+	// only bounds memory.
+	statsFollowsTTL = time.Minute
+	// statsMaxEntries bounds the users with kept counts, and the viewers with
+	// kept follows, before expired ones are pruned (all of them if none has
+	// expired).
+	statsMaxEntries = 100_000
+	// statsMaxKnown bounds the users remembered per viewer.
+	statsMaxKnown = 4096
+)
+
+// KeepStats returns store with Stats answered from this process's memory where it
+// can: users' counts for statsCountsTTL, and whether a viewer follows each user
+// asked about until that viewer follows or unfollows someone. It is for the
+// one-process placement only, where every follow passes through this decorator,
+// so a user's own follow drops what it changes (their is_follow, both users'
+// counts) before it is acknowledged. With several replicas of the role a follow
+// through one would leave another's copy stale: do not use it there.
+//
+// A comment page shows some hundred authors to every reader; without this each
+// read asks the database for every author's counts and edge.
+func KeepStats(store Store) Store {
+	return &statsCache{Store: store, now: time.Now,
+		counts: map[int64]keptCounts{}, follows: map[int64]*keptFollows{}}
+}
+
+// statsCache is KeepStats's decorator: Stats reads through it, Follow and
+// Unfollow drop what they change; every other method is the store's.
+type statsCache struct {
+	Store
+	now func() time.Time
+
+	mu sync.Mutex
+	// epoch counts the follows and unfollows so far: a fill that read the store
+	// while one happened is not kept, since it may have read before the change.
+	epoch   uint64
+	counts  map[int64]keptCounts
+	follows map[int64]*keptFollows // by viewer
+}
+
+type keptCounts struct {
+	Counts
+	until time.Time
+}
+
+type keptFollows struct {
+	known map[int64]bool // user: whether the viewer follows them
+	until time.Time
+}
+
+func (c *statsCache) Follow(ctx context.Context, ch Change) (bool, error) {
+	// Dropped even on an error: a failed commit may still have committed.
+	defer c.drop(ch)
+	return c.Store.Follow(ctx, ch)
+}
+
+func (c *statsCache) Unfollow(ctx context.Context, ch Change) (bool, error) {
+	defer c.drop(ch)
+	return c.Store.Unfollow(ctx, ch)
+}
+
+// drop forgets what a change of the edge ch may have changed.
+func (c *statsCache) drop(ch Change) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	delete(c.counts, ch.FollowerID)
+	delete(c.counts, ch.FolloweeID)
+	delete(c.follows, ch.FollowerID)
+}
+
+func (c *statsCache) Stats(ctx context.Context, viewer int64, ids []int64) (map[int64]Stat, error) {
+	out := make(map[int64]Stat, len(ids))
+	var missing []int64
+	c.mu.Lock()
+	now := c.now()
+	epoch := c.epoch
+	var known map[int64]bool
+	if f := c.follows[viewer]; viewer != 0 && f != nil && now.Before(f.until) {
+		known = f.known
+	}
+	for _, id := range ids {
+		kc, ok := c.counts[id]
+		followed, fok := known[id]
+		if !ok || !now.Before(kc.until) || (viewer != 0 && !fok) {
+			missing = append(missing, id)
+			continue
+		}
+		if kc.Counts != (Counts{}) || followed {
+			out[id] = Stat{Counts: kc.Counts, Followed: followed}
+		}
+	}
+	c.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	read, err := c.Store.Stats(ctx, viewer, missing)
+	if err != nil {
+		return nil, err
+	}
+	for id, st := range read {
+		out[id] = st
+	}
+	c.keep(epoch, viewer, missing, read)
+	return out, nil
+}
+
+// keep stores what a Stats read of ids found, unless a follow happened since
+// epoch.
+func (c *statsCache) keep(epoch uint64, viewer int64, ids []int64, read map[int64]Stat) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epoch != epoch {
+		return
+	}
+	now := c.now()
+	prune(c.counts, len(ids), now, func(k keptCounts) time.Time { return k.until })
+	until := now.Add(statsCountsTTL)
+	for _, id := range ids {
+		c.counts[id] = keptCounts{Counts: read[id].Counts, until: until}
+	}
+	if viewer == 0 {
+		return
+	}
+	f := c.follows[viewer]
+	if f == nil || !now.Before(f.until) || len(f.known)+len(ids) > statsMaxKnown {
+		prune(c.follows, 1, now, func(k *keptFollows) time.Time { return k.until })
+		f = &keptFollows{known: make(map[int64]bool, len(ids)), until: now.Add(statsFollowsTTL)}
+		c.follows[viewer] = f
+	}
+	for _, id := range ids {
+		f.known[id] = read[id].Followed
+	}
+}
+
+// prune makes room for adding entries to m: expired entries go once m would
+// pass statsMaxEntries, and every entry if that is not enough.
+func prune[V any](m map[int64]V, adding int, now time.Time, until func(V) time.Time) {
+	if len(m)+adding <= statsMaxEntries {
+		return
+	}
+	for k, v := range m {
+		if !now.Before(until(v)) {
+			delete(m, k)
+		}
+	}
+	if len(m)+adding > statsMaxEntries {
+		clear(m)
+	}
+}

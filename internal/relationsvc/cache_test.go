@@ -1,0 +1,121 @@
+package relationsvc
+
+import (
+	"context"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mdouyin/mdouyin/internal/platform/db"
+)
+
+// countedStats counts Stats reads of the store and, once armed, holds one after
+// it has its answer until the test releases it.
+type countedStats struct {
+	Store
+	reads   atomic.Int64
+	armed   atomic.Bool
+	reading chan struct{}
+	release chan struct{}
+}
+
+func (c *countedStats) Stats(ctx context.Context, viewer int64, ids []int64) (map[int64]Stat, error) {
+	c.reads.Add(1)
+	out, err := c.Store.Stats(ctx, viewer, ids)
+	if c.armed.CompareAndSwap(true, false) {
+		c.reading <- struct{}{}
+		<-c.release
+	}
+	return out, err
+}
+
+func TestKeepStats(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, db.Options{Driver: db.SQLite, DSN: filepath.Join(t.TempDir(), "relation.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	sql, err := NewSQLStore(ctx, d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := &countedStats{Store: sql, reading: make(chan struct{}), release: make(chan struct{})}
+	kept := KeepStats(inner).(*statsCache)
+	clock := time.Unix(1_700_000_000, 0)
+	kept.now = func() time.Time { return clock }
+
+	const viewer, a, b, other = 1 << 40, 2 << 40, 3 << 40, 4 << 40
+	follow := func(from, to int64, yes bool) {
+		t.Helper()
+		ch := Change{FollowerID: from, FolloweeID: to, At: clock.UnixMilli(), EventID: clock.UnixNano()}
+		clock = clock.Add(time.Millisecond)
+		var err error
+		if yes {
+			_, err = kept.Follow(ctx, ch)
+		} else {
+			_, err = kept.Unfollow(ctx, ch)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(who int64, id int64, follows, followers int64, followed bool) {
+		t.Helper()
+		got, err := kept.Stats(ctx, who, []int64{a, b, id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := Stat{Counts: Counts{Follow: follows, Follower: followers}, Followed: followed}
+		if got[id] != w {
+			t.Fatalf("stats of %d seen by %d: %+v, want %+v", id, who, got[id], w)
+		}
+	}
+	follow(other, a, true)
+	want(viewer, a, 0, 1, false)
+	reads := inner.reads.Load()
+	want(viewer, a, 0, 1, false)
+	want(viewer, b, 0, 0, false)
+	if n := inner.reads.Load() - reads; n != 0 {
+		t.Fatalf("%d store reads for what was kept", n)
+	}
+
+	// The viewer's own follow: their is_follow and both counts at once.
+	follow(viewer, a, true)
+	want(viewer, a, 0, 2, true)
+	want(viewer, viewer, 1, 0, false)
+	follow(viewer, a, false)
+	want(viewer, a, 0, 1, false)
+	// Another viewer's kept follows are their own.
+	want(other, a, 0, 1, true)
+	want(viewer, a, 0, 1, false)
+
+	// Counts written around the decorator show once they expire.
+	if _, err := sql.Follow(ctx, Change{FollowerID: b, FolloweeID: a, At: 1, EventID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	want(viewer, a, 0, 1, false)
+	clock = clock.Add(statsCountsTTL)
+	want(viewer, a, 0, 2, false)
+
+	// A read that had the store's answer before the viewer's follow and keeps
+	// it after: the next read does not find that answer.
+	clock = clock.Add(statsCountsTTL) // everything expired: the next read asks the store
+	inner.armed.Store(true)
+	done := make(chan Stat)
+	go func() {
+		got, err := kept.Stats(ctx, viewer, []int64{a})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- got[a]
+	}()
+	<-inner.reading
+	follow(viewer, a, true)
+	close(inner.release)
+	if got := <-done; got.Followed {
+		t.Fatalf("the held read saw %+v, want its own moment's: not followed", got)
+	}
+	want(viewer, a, 0, 3, true)
+}
