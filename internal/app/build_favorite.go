@@ -5,6 +5,7 @@ import (
 
 	"github.com/mdouyin/mdouyin/internal/favoritesvc"
 	"github.com/mdouyin/mdouyin/internal/gateway"
+	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/token"
 )
 
@@ -20,6 +21,13 @@ func buildFavorite(ctx context.Context, p *platform, tokens *token.Manager, s *g
 	if err != nil {
 		return err
 	}
-	s.Favorite = favoritesvc.New(store, s.Video, p.log)
+	// Likes and unlikes are group-committed: concurrent ones share a transaction.
+	// SQLite lets one writer in at a time, so one committer; MySQL commits
+	// several transactions at once, so a few lanes (one video's likes share one).
+	gc := favoritesvc.GroupCommitOptions{Lanes: 1}
+	if d.Dialect == db.MySQL {
+		gc.Lanes = 4
+	}
+	s.Favorite = favoritesvc.New(favoritesvc.NewGroupCommit(store, gc), s.Video, p.log)
 	return nil
 }

@@ -72,36 +72,52 @@ type fixture struct {
 	ids    *idgen.Generator
 }
 
-// TestFavoriteService runs the whole suite on every database and in every placement.
+// writePaths are the ways the service's writes reach the SQL store: a transaction
+// per write, or group commit.
+var writePaths = map[string]func(*favoritesvc.SQLStore) favoritesvc.Store{
+	"tx": func(s *favoritesvc.SQLStore) favoritesvc.Store { return s },
+	"group": func(s *favoritesvc.SQLStore) favoritesvc.Store {
+		return favoritesvc.NewGroupCommit(s, favoritesvc.GroupCommitOptions{})
+	},
+}
+
+// TestFavoriteService runs the whole suite on every database, write path and
+// placement.
 func TestFavoriteService(t *testing.T) {
 	for dbName, open := range databases {
-		for pName, place := range placements {
-			t.Run(dbName+"/"+pName, func(t *testing.T) {
-				d := open(t)
-				store, err := favoritesvc.NewSQLStore(context.Background(), d)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ids, err := idgen.New(1)
-				if err != nil {
-					t.Fatal(err)
-				}
-				f := &fixture{db: d, videos: svctest.NewVideos(), clock: &clock{}, ids: ids}
-				svc := favoritesvc.New(store, f.videos, slog.New(slog.NewTextHandler(io.Discard, nil)), favoritesvc.WithClock(f.clock.now))
-				f.api = place(t, svc)
-				t.Run("like and unlike are idempotent", f.testLikeUnlike)
-				t.Run("self-like", f.testSelfLike)
-				t.Run("unknown videos", f.testUnknownVideo)
-				t.Run("unlike after the video is gone", f.testUnlikeDeletedVideo)
-				t.Run("list order", f.testListOrder)
-				t.Run("paging within one millisecond", f.testPagingSameMillisecond)
-				t.Run("stats", f.testStats)
-				t.Run("bad input changes nothing", f.testBadInput)
-				t.Run("concurrent likes end exact", f.testConcurrent)
-				t.Run("a failed write leaves nothing", f.testAtomic)
-			})
+		for wName, writes := range writePaths {
+			for pName, place := range placements {
+				t.Run(dbName+"/"+wName+"/"+pName, func(t *testing.T) {
+					testFavoriteService(t, open(t), writes, place)
+				})
+			}
 		}
 	}
+}
+
+func testFavoriteService(t *testing.T, d *db.DB, writes func(*favoritesvc.SQLStore) favoritesvc.Store, place placement) {
+	sqlStore, err := favoritesvc.NewSQLStore(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := writes(sqlStore)
+	ids, err := idgen.New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{db: d, videos: svctest.NewVideos(), clock: &clock{}, ids: ids}
+	svc := favoritesvc.New(store, f.videos, slog.New(slog.NewTextHandler(io.Discard, nil)), favoritesvc.WithClock(f.clock.now))
+	f.api = place(t, svc)
+	t.Run("like and unlike are idempotent", f.testLikeUnlike)
+	t.Run("self-like", f.testSelfLike)
+	t.Run("unknown videos", f.testUnknownVideo)
+	t.Run("unlike after the video is gone", f.testUnlikeDeletedVideo)
+	t.Run("list order", f.testListOrder)
+	t.Run("paging within one millisecond", f.testPagingSameMillisecond)
+	t.Run("stats", f.testStats)
+	t.Run("bad input changes nothing", f.testBadInput)
+	t.Run("concurrent likes end exact", f.testConcurrent)
+	t.Run("a failed write leaves nothing", f.testAtomic)
 }
 
 func (f *fixture) id(t *testing.T) int64 {

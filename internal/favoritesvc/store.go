@@ -19,6 +19,14 @@ type Position struct {
 	VideoID   int64
 }
 
+// Write is one like or unlike, for stores that apply many in one transaction
+// (BatchStore). A like records Like whole; an unlike needs only Like.UserID and
+// Like.VideoID.
+type Write struct {
+	Like   Like
+	Unlike bool
+}
+
 // VideoStat is what the store knows of one video's likes.
 type VideoStat struct {
 	Count int64

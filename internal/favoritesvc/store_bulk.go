@@ -47,11 +47,9 @@ func (s *SQLStore) BulkLike(ctx context.Context, likes []Like) error {
 	videos := sortedKeys(perVideo)
 	users := sortedKeys(perUser)
 
-	videoUpsert := ` ON CONFLICT (video_id) DO UPDATE SET favorite_count = favorite_count + excluded.favorite_count`
-	userUpsert := ` ON CONFLICT (user_id) DO UPDATE SET given = given + excluded.given, received = received + excluded.received`
+	videoUpsert, userUpsert := sqliteVideoUpsert, sqliteUserUpsert
 	if s.db.Dialect == db.MySQL {
-		videoUpsert = ` ON DUPLICATE KEY UPDATE favorite_count = favorite_count + VALUES(favorite_count)`
-		userUpsert = ` ON DUPLICATE KEY UPDATE given = given + VALUES(given), received = received + VALUES(received)`
+		videoUpsert, userUpsert = mysqlVideoUpsert, mysqlUserUpsert
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(likes); start += bulkRowsPerStatement {
