@@ -40,7 +40,9 @@ import (
 //     which every change to the video drops at once in every process.
 //
 // The caches hold only what every viewer sees. The viewer's own part — is_liked,
-// and their held or very recent comments — is merged afterwards from the store.
+// and their held or very recent comments — is merged afterwards, from the store
+// or from what is kept per viewer under a generation their writes renew
+// (viewer.go).
 const (
 	rowTTL       = 5 * time.Minute
 	subjectTTL   = 5 * time.Minute
@@ -90,16 +92,30 @@ func (s *Service) subject(ctx context.Context, videoID int64) (Subject, bool, er
 			return sub, sub.OwnerID != 0, nil
 		}
 	}
-	sub, ok, err := s.store.Subject(ctx, videoID)
-	if err != nil {
-		return sub, false, err
-	}
-	if ok {
+	// Concurrent misses in this process share one store read.
+	v, err, _ := s.flights.Do(key, func() (any, error) {
+		ctx := context.WithoutCancel(ctx)
+		sub, ok, err := s.store.Subject(ctx, videoID)
+		if err != nil || !ok {
+			return storedSubject{sub, ok}, err
+		}
 		if raw, err := json.Marshal(sub); err == nil {
 			_ = s.kv.Set(ctx, key, raw, subjectTTL)
 		}
+		return storedSubject{sub, ok}, nil
+	})
+	if err != nil {
+		return Subject{}, false, err
 	}
-	return sub, ok, nil
+	st := v.(storedSubject)
+	return st.sub, st.ok, nil
+}
+
+// storedSubject is a subject as the store answered it, shared by the readers of
+// one load.
+type storedSubject struct {
+	sub Subject
+	ok  bool
 }
 
 // rows returns comments by id through the row cache; unknown ids are left out.
@@ -153,6 +169,7 @@ type sharedPage struct {
 	More    bool
 	Next    *cache.Member // the position after the last item, when More
 	Pinned  int64         // the pinned comment shown first on this page, 0 for none
+	Subject Subject       // the video's subject the page was loaded with
 }
 
 // List returns a page of a video's top-level comments (by time or heat), or of
@@ -191,6 +208,16 @@ func (s *Service) List(ctx context.Context, req *comment.ListRequest) (*comment.
 		return nil, err
 	}
 
+	// A hot video's first page is kept with the subject it was loaded with:
+	// both change together, and every change drops the page.
+	hotKey := s.hotKey(videoID, rootID, order, after, n)
+	if hotKey != "" {
+		if p, ok := s.hotPages.Get(hotKey); ok {
+			return s.personalize(ctx, viewer, p.Subject, 0, order, nil, p)
+		}
+	}
+	// Taken before the subject is read: a change after this keeps no page.
+	gen := s.hotPages.Gen(strconv.FormatInt(videoID, 10))
 	sub, ok, err := s.subject(ctx, videoID)
 	if err != nil {
 		return nil, err
@@ -216,29 +243,39 @@ func (s *Service) List(ctx context.Context, req *comment.ListRequest) (*comment.
 		}
 	}
 
-	shared, err := s.sharedPage(ctx, sub, rootID, order, after, n)
+	shared, err := s.sharedPage(ctx, sub, rootID, order, after, n, hotKey, gen)
 	if err != nil {
 		return nil, err
 	}
 	return s.personalize(ctx, viewer, sub, rootID, order, after, shared)
 }
 
+// hotKey counts a read of a video's first top-level page and returns the page's
+// key in the local hot-page cache when the video is hot; "" otherwise.
+func (s *Service) hotKey(videoID, rootID int64, order Order, after *cache.Member, n int) string {
+	if after != nil || rootID != 0 || s.o.NoHotPages {
+		return ""
+	}
+	tag := strconv.FormatInt(videoID, 10)
+	s.detector.Touch(tag)
+	if !s.detector.IsHot(tag) {
+		return ""
+	}
+	return hotPageKey(videoID, order, n)
+}
+
 // sharedPage returns the page every viewer sees, from the local hot-page cache
-// for a hot video's first page, otherwise through the index caches. Concurrent
-// identical requests in this process share one load.
-func (s *Service) sharedPage(ctx context.Context, sub Subject, rootID int64, order Order, after *cache.Member, n int) (*sharedPage, error) {
+// under hotKey (a hot video's first page), otherwise through the index caches;
+// a page loaded is kept only if the video's hot pages are still at generation
+// gen. Concurrent identical requests in this process share one load.
+func (s *Service) sharedPage(ctx context.Context, sub Subject, rootID int64, order Order, after *cache.Member, n int, hotKey string,
+	gen uint64) (*sharedPage, error) {
 	tag := strconv.FormatInt(sub.VideoID, 10)
-	hotKey := ""
-	if after == nil && rootID == 0 && !s.o.NoHotPages {
-		s.detector.Touch(tag)
-		if s.detector.IsHot(tag) {
-			hotKey = hotPageKey(sub.VideoID, order, n)
-			if p, ok := s.hotPages.Get(hotKey); ok {
-				return p, nil
-			}
+	if hotKey != "" {
+		if p, ok := s.hotPages.Get(hotKey); ok {
+			return p, nil
 		}
 	}
-	gen := s.hotPages.Gen(tag)
 	flight := fmt.Sprintf("%d:%d:%d:%d", sub.VideoID, rootID, order, n)
 	if after != nil {
 		flight += ":" + strconv.FormatFloat(after.Score, 'g', -1, 64) + ":" + strconv.FormatInt(after.ID, 10)
@@ -261,13 +298,19 @@ func (s *Service) sharedPage(ctx context.Context, sub Subject, rootID int64, ord
 
 // hotPageKey names a first page in the local hot-page cache.
 func hotPageKey(videoID int64, o Order, n int) string {
-	return fmt.Sprintf("%d:%d:%d", videoID, o, n)
+	b := make([]byte, 0, 32)
+	b = strconv.AppendInt(b, videoID, 10)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(o), 10)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(n), 10)
+	return string(b)
 }
 
 // loadPage assembles a shared page: the pinned comment on a first top-level page,
 // then n (or n-1) visible comments after `after`, with reply previews.
 func (s *Service) loadPage(ctx context.Context, sub Subject, rootID int64, order Order, after *cache.Member, n int) (*sharedPage, error) {
-	p := &sharedPage{Items: []Row{}, Replies: map[int64]Row{}}
+	p := &sharedPage{Items: []Row{}, Replies: map[int64]Row{}, Subject: sub}
 	pinned := int64(0)
 	if rootID == 0 {
 		pinned = sub.PinnedID
@@ -411,8 +454,10 @@ func (s *Service) queueRebuild(ctx context.Context, q PageQuery, from *cache.Mem
 func (s *Service) personalize(ctx context.Context, viewer int64, sub Subject, rootID int64, order Order, after *cache.Member,
 	p *sharedPage) (*comment.ListResponse, error) {
 	items := p.Items
+	var st viewerState
 	if viewer != 0 {
-		own, err := s.store.Own(ctx, sub.VideoID, viewer, rootID, s.now().Add(-ownRecent).UnixMilli())
+		st = s.loadViewer(ctx, viewer, sub.VideoID, rootID)
+		own, err := s.own(ctx, st, viewer, sub.VideoID, rootID)
 		if err != nil {
 			return nil, err
 		}
@@ -434,7 +479,7 @@ func (s *Service) personalize(ctx context.Context, viewer int64, sub Subject, ro
 	liked := map[int64]bool{}
 	if viewer != 0 && len(ids) > 0 {
 		var err error
-		if liked, err = s.store.Liked(ctx, viewer, ids); err != nil {
+		if liked, err = s.liked(ctx, st, viewer, sub.VideoID, ids); err != nil {
 			return nil, err
 		}
 	}

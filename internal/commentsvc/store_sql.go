@@ -38,9 +38,10 @@ const previewSize = 3
 // writing it first and living with ghost rows; with one local database there is
 // no reason to).
 type SQLStore struct {
-	db  *db.DB
-	ob  *outbox.Outbox
-	now func() time.Time
+	db    *db.DB
+	reads *db.Reads // the hot reads, prepared on SQLite
+	ob    *outbox.Outbox
+	now   func() time.Time
 }
 
 // NewSQLStore migrates the schema and returns a store on it that records its
@@ -49,7 +50,7 @@ func NewSQLStore(ctx context.Context, d *db.DB, ob *outbox.Outbox) (*SQLStore, e
 	if err := d.Migrate(ctx, "comment", Migrations()); err != nil {
 		return nil, err
 	}
-	return &SQLStore{db: d, ob: ob, now: time.Now}, nil
+	return &SQLStore{db: d, reads: db.NewReads(d), ob: ob, now: time.Now}, nil
 }
 
 var _ Store = (*SQLStore)(nil)
@@ -401,8 +402,8 @@ func (s *SQLStore) Counts(ctx context.Context, videoIDs []int64) (map[int64]int6
 	if len(videoIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT video_id, comment_count FROM comment_subject WHERE video_id IN (`+
-		db.Placeholders(len(videoIDs))+`)`, db.Int64Args(videoIDs)...)
+	in, args := s.reads.In(videoIDs)
+	rows, err := s.reads.Query(ctx, `SELECT video_id, comment_count FROM comment_subject WHERE video_id IN (`+in+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -422,8 +423,9 @@ func (s *SQLStore) Rows(ctx context.Context, ids []int64) (map[int64]Row, error)
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+indexColumns+`, c.content FROM comment_index i
-		JOIN comment_content c ON c.comment_id = i.id WHERE i.id IN (`+db.Placeholders(len(ids))+`)`, db.Int64Args(ids)...)
+	in, args := s.reads.In(ids)
+	rows, err := s.reads.Query(ctx, `SELECT `+indexColumns+`, c.content FROM comment_index i
+		JOIN comment_content c ON c.comment_id = i.id WHERE i.id IN (`+in+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -446,10 +448,11 @@ func (s *SQLStore) Rows(ctx context.Context, ids []int64) (map[int64]Row, error)
 		return out, nil
 	}
 	// The first visible replies of every thread on the page in one query.
-	prev, err := s.db.QueryContext(ctx, `SELECT root_id, id FROM (
+	rootIn, rootArgs := s.reads.In(roots)
+	prev, err := s.reads.Query(ctx, `SELECT root_id, id FROM (
 		SELECT root_id, id, ROW_NUMBER() OVER (PARTITION BY root_id ORDER BY floor) AS n
-		FROM comment_index WHERE root_id IN (`+db.Placeholders(len(roots))+`) AND state = ?) t
-		WHERE n <= ? ORDER BY root_id, n`, append(db.Int64Args(roots), comment.CommentState_Visible, previewSize)...)
+		FROM comment_index WHERE root_id IN (`+rootIn+`) AND state = ?) t
+		WHERE n <= ? ORDER BY root_id, n`, append(rootArgs, comment.CommentState_Visible, previewSize)...)
 	if err != nil {
 		return nil, err
 	}
@@ -528,7 +531,7 @@ func floorBound(score float64) int64 {
 }
 
 func (s *SQLStore) Own(ctx context.Context, videoID, userID, rootID, since int64) ([]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM comment_index WHERE video_id = ? AND user_id = ? AND root_id = ?
+	rows, err := s.reads.Query(ctx, `SELECT id FROM comment_index WHERE video_id = ? AND user_id = ? AND root_id = ?
 		AND (state = ? OR (created_at > ? AND state = ?)) ORDER BY created_at LIMIT 200`,
 		videoID, userID, rootID, comment.CommentState_Pending, since, comment.CommentState_Visible)
 	if err != nil {
@@ -542,8 +545,9 @@ func (s *SQLStore) Liked(ctx context.Context, userID int64, ids []int64) (map[in
 	if len(ids) == 0 || userID == 0 {
 		return out, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT comment_id FROM comment_likes WHERE user_id = ? AND comment_id IN (`+
-		db.Placeholders(len(ids))+`)`, append([]any{userID}, db.Int64Args(ids)...)...)
+	in, args := s.reads.In(ids)
+	rows, err := s.reads.Query(ctx, `SELECT comment_id FROM comment_likes WHERE user_id = ? AND comment_id IN (`+in+`)`,
+		append([]any{userID}, args...)...)
 	if err != nil {
 		return nil, err
 	}

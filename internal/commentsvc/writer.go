@@ -22,10 +22,16 @@ func (s *Service) RunWriters(ctx context.Context) error {
 	if err := EnsureStreams(ctx, s.bus); err != nil {
 		return err
 	}
+	// A partition has one write in flight (MaxAckPending 1), so a write whose
+	// writer died (kill -9) or whose ack was lost holds the partition's videos
+	// until AckWait brings it back: short, so comments flow again within seconds
+	// (the crash test saw 30 s stalls at 30 s). A handler still working extends
+	// its deadline every AckWait/2, so a slow write is not run twice at once;
+	// one run twice is absorbed by the idempotent insert.
 	for p := range s.o.Partitions {
 		sub, err := s.bus.Consume(ctx, mq.ConsumerSpec{
 			Stream: WritesStream, Durable: DurablePrefix + strconv.Itoa(p), FilterSubject: writeSubject(p),
-			MaxAckPending: 1, AckWait: 30 * time.Second, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 10 * time.Second,
+			MaxAckPending: 1, AckWait: 5 * time.Second, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 10 * time.Second,
 		}, s.handleWrite)
 		if err != nil {
 			return err
@@ -88,6 +94,7 @@ func (s *Service) answer(subject string, a applied) {
 
 // afterInsert brings the caches up to date with a new comment.
 func (s *Service) afterInsert(ctx context.Context, r Row) {
+	s.viewerWrote(ctx, r.UserID) // their own new comment
 	drop := []string{subjectKey(r.VideoID), rowKey(r.ID)}
 	if r.State == comment.CommentState_Visible {
 		if r.RootID == 0 {
@@ -105,6 +112,7 @@ func (s *Service) afterInsert(ctx context.Context, r Row) {
 
 // afterStateChange brings the caches up to date after a comment changed state.
 func (s *Service) afterStateChange(ctx context.Context, r Row) {
+	s.viewerWrote(ctx, r.UserID) // their comment may be held, or no longer
 	drop := []string{subjectKey(r.VideoID), rowKey(r.ID)}
 	visible := r.State == comment.CommentState_Visible
 	if r.RootID == 0 {
