@@ -61,6 +61,13 @@ func (g *Gateway) adminLimited(class string) app.HandlerFunc {
 	}
 }
 
+// isAdminAPI reports whether the request is for the operations API, which
+// answers in its own format (api.md C) even on routes it does not have.
+func isAdminAPI(c *app.RequestContext) bool {
+	p := string(c.Request.URI().Path())
+	return p == "/admin/api" || strings.HasPrefix(p, "/admin/api/")
+}
+
 // adminError writes {"error": msg} with an HTTP status.
 func adminError(c *app.RequestContext, status int, msg string) {
 	obs.SetOutcome(c, int32(status))
@@ -279,6 +286,7 @@ func (g *Gateway) adminReview(ctx context.Context, c *app.RequestContext) {
 		g.adminFail(ctx, c, err)
 		return
 	}
+	g.cache.comments.dropComment(id, 0)
 	c.JSON(consts.StatusOK, map[string]any{"id": id, "old_state": stateName(r.GetFromState()), "new_state": stateName(r.GetToState())})
 }
 
@@ -310,6 +318,10 @@ func (g *Gateway) adminAudit(ctx context.Context, c *app.RequestContext) {
 // They are embedded in the binary and change only with it, so they are served
 // with a short cache lifetime and the binary's start as their modification time.
 func (g *Gateway) adminFile(ctx context.Context, c *app.RequestContext) {
+	if isAdminAPI(c) {
+		adminError(c, consts.StatusNotFound, "no such route")
+		return
+	}
 	if g.console == nil {
 		c.String(consts.StatusNotFound, "the admin console is not built into this binary")
 		return

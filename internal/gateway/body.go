@@ -40,8 +40,7 @@ func (g *Gateway) limitBody(limit int64, refuse func(ctx context.Context, c *app
 	tooLarge := errs.Newf(base.ErrCode_TooLarge, "the request body is larger than %d bytes", limit)
 	stop := func(ctx context.Context, c *app.RequestContext, err error) {
 		refuse(ctx, c, err)
-		// The rest of the body is not read; the connection cannot carry another request.
-		c.SetConnectionClose()
+		closeUnread(c, limit)
 		c.Abort()
 	}
 	return func(ctx context.Context, c *app.RequestContext) {
@@ -69,6 +68,30 @@ func (g *Gateway) limitBody(limit int64, refuse func(ctx context.Context, c *app
 // connection, whose unread rest cannot carry another request.
 func (g *Gateway) refuseBody(ctx context.Context, c *app.RequestContext, limit int64) {
 	g.fail(ctx, c, errs.Newf(base.ErrCode_TooLarge, "the request body is larger than %d bytes", limit), nil)
-	c.SetConnectionClose()
+	closeUnread(c, limit)
 	c.Abort()
+}
+
+// closeUnread ends the connection after the answer to a request whose body was
+// not read to the end (the connection cannot carry another request), on a
+// route whose bodies may be limit bytes.
+//
+// Once the answer is written, Hertz reads the rest of the body and throws it
+// away before closing, up to the read timeout. That is what lets a client that
+// reads its answer only after sending everything (most HTTP clients) get it:
+// closing with its data unread resets the connection under it. So a body
+// declared at most twice the limit is left to that, which costs no more than
+// a request the route accepts. A longer one (a 10 GB claim), or a chunked one
+// past the limit, is not read by Hertz: the stopReading deadline makes that
+// read fail at once, the answer is written all the same, and the connection
+// closes with a lingering close (drainConn), which lets a client still
+// sending its body read the answer, within bounds of time and bytes.
+func closeUnread(c *app.RequestContext, limit int64) {
+	c.SetConnectionClose()
+	if cl := int64(c.Request.Header.ContentLength()); cl >= 0 && cl <= 2*limit {
+		return
+	}
+	if conn := c.GetConn(); conn != nil {
+		conn.SetReadDeadline(stopReading)
+	}
 }

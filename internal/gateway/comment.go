@@ -7,12 +7,16 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudwego/hertz/pkg/app"
+	hjson "github.com/cloudwego/hertz/pkg/common/json"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
+	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/comment"
+	"github.com/mdouyin/mdouyin/kitex_gen/relation"
 )
 
 // Comment is the app's Comment object with the fields of api.md B.1. State says
@@ -72,6 +76,10 @@ func (g *Gateway) commentAction(ctx context.Context, c *app.RequestContext) {
 			g.fail(ctx, c, err, failBody)
 			return
 		}
+		// The comment count in the guest feed has changed, and the video's
+		// first comment page.
+		g.cache.guest.drop()
+		g.cache.comments.dropVideo(videoID)
 		out, err := g.comments(ctx, c, viewer, []*comment.Comment{r.GetComment()})
 		if err != nil {
 			g.fail(ctx, c, err, failBody)
@@ -84,9 +92,11 @@ func (g *Gateway) commentAction(ctx context.Context, c *app.RequestContext) {
 			g.fail(ctx, c, err, failBody)
 			return
 		}
-		// video_id is sent by the app but not needed: the comment knows its video.
+		// video_id is sent by the app but not needed: the comment knows its
+		// video. It tells which kept comment pages to drop.
+		var videoID int64
 		if s := param(c, "video_id"); s != "" {
-			if _, err := parseID("video_id", s); err != nil {
+			if videoID, err = parseID("video_id", s); err != nil {
 				g.fail(ctx, c, err, failBody)
 				return
 			}
@@ -95,6 +105,8 @@ func (g *Gateway) commentAction(ctx context.Context, c *app.RequestContext) {
 			g.fail(ctx, c, err, failBody)
 			return
 		}
+		g.cache.guest.drop()
+		g.cache.comments.dropComment(id, videoID)
 		ok(c, map[string]any{"comment": nil})
 	default:
 		g.fail(ctx, c, errs.InvalidArgument("action_type must be 1 (publish) or 2 (delete)"), failBody)
@@ -129,6 +141,12 @@ func (g *Gateway) commentList(ctx context.Context, c *app.RequestContext) {
 		g.fail(ctx, c, err, failBody())
 		return
 	}
+	if rootID == 0 && page.GetCursor() == "" && g.cfg.Comment.HotPages && g.cache.comments.hotVideo(videoID) {
+		if err := g.hotCommentList(ctx, c, viewer, videoID, sort, page); err != nil {
+			g.fail(ctx, c, err, failBody())
+		}
+		return
+	}
 	r, err := g.svc.Comment.List(ctx, &comment.ListRequest{ViewerId: viewer, VideoId: videoID, RootId: rootID, Sort: sort, Page: page})
 	if err != nil {
 		g.fail(ctx, c, err, failBody())
@@ -139,7 +157,115 @@ func (g *Gateway) commentList(ctx context.Context, c *app.RequestContext) {
 		g.fail(ctx, c, err, failBody())
 		return
 	}
-	ok(c, pageBody(map[string]any{"comment_list": list}, r.GetPage()))
+	okTyped(c, &commentListBody{CommentList: list, HasMore: r.GetPage().GetHasMore(), NextCursor: r.GetPage().GetNextCursor()})
+}
+
+// hotCommentList answers the first page of a hot video's comments from the kept
+// page (commentcache.go): an anonymous reader gets its bytes; a logged-in one the
+// comment role's answer for them, with the kept authors and their own is_follow.
+// Both calls for the reader go out at once. The answer is the one commentList
+// gives without the kept page, for the same data.
+func (g *Gateway) hotCommentList(ctx context.Context, c *app.RequestContext, viewer, videoID int64, sort string, page *base.Page) error {
+	if sort == "" {
+		sort = "time" // the same list, one kept page
+	}
+	root := g.baseURL(c)
+	k := commentPageKey{video: videoID, hot: sort == "hot", count: page.GetCount(), root: root}
+	pg, err := g.cache.comments.load(context.WithoutCancel(ctx), k, func(ctx context.Context) (*keptCommentPage, bool, error) {
+		return g.buildCommentPage(ctx, c, videoID, sort, page.GetCount())
+	})
+	if err != nil {
+		return err
+	}
+	if viewer == 0 {
+		okEncoded(c, pg.body)
+		return nil
+	}
+	// The relation role is asked beside, while the comment role answers here.
+	var stats map[int64]*relation.UserStats // nil: the relation role did not answer
+	asked := make(chan error, 1)
+	go func() {
+		if len(pg.authorIDs) == 0 {
+			stats = map[int64]*relation.UserStats{}
+			asked <- nil
+			return
+		}
+		s, err := g.svc.Relation.UserStats(ctx, &relation.UserStatsRequest{ViewerId: viewer, UserIds: pg.authorIDs})
+		if err != nil {
+			asked <- g.decorating(ctx, depRelation, err, nil)
+			return
+		}
+		g.answered(depRelation)
+		if stats = s.GetStats(); stats == nil {
+			stats = map[int64]*relation.UserStats{}
+		}
+		asked <- nil
+	}()
+	r, err := g.svc.Comment.List(ctx, &comment.ListRequest{ViewerId: viewer, VideoId: videoID, Sort: sort, Page: page})
+	if rerr := <-asked; err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return err
+	}
+	cs := r.GetComments()
+	users, known := pg.viewerAuthors(cs, viewer, stats)
+	if !known {
+		// An author the kept page does not show (the reader's own held or new
+		// comment, or a page changed since): the whole join, as without the
+		// kept page.
+		list, err := g.comments(ctx, c, viewer, cs)
+		if err != nil {
+			return err
+		}
+		okTyped(c, &commentListBody{CommentList: list, HasMore: r.GetPage().GetHasMore(), NextCursor: r.GetPage().GetNextCursor()})
+		return nil
+	}
+	okTyped(c, &commentListBody{CommentList: g.commentObjects(root, cs, users), HasMore: r.GetPage().GetHasMore(),
+		NextCursor: r.GetPage().GetNextCursor()})
+	return nil
+}
+
+// buildCommentPage assembles the first page of a video's comments as an
+// anonymous reader sees it, and reports whether every role answered.
+func (g *Gateway) buildCommentPage(ctx context.Context, c *app.RequestContext, videoID int64, sort string, count int32) (*keptCommentPage, bool, error) {
+	r, err := g.svc.Comment.List(ctx, &comment.ListRequest{VideoId: videoID, Sort: sort, Page: &base.Page{Count: count}})
+	if err != nil {
+		return nil, false, err
+	}
+	cs := r.GetComments()
+	ids := commentAuthors(cs)
+	var degraded atomic.Bool
+	users := map[int64]*User{}
+	if len(ids) > 0 {
+		if users, err = g.assembleUsers(ctx, c, 0, ids, false, &degraded); err != nil {
+			return nil, false, err
+		}
+	}
+	body, err := hjson.Marshal(&commentListBody{CommentList: g.commentObjects(g.baseURL(c), cs, users),
+		HasMore: r.GetPage().GetHasMore(), NextCursor: r.GetPage().GetNextCursor()})
+	if err != nil {
+		return nil, false, err
+	}
+	pg := &keptCommentPage{body: body, authors: make(map[int64]*User, len(ids)), authorIDs: ids}
+	for _, id := range ids {
+		pg.authors[id] = users[id] // nil for an id without an account
+	}
+	for _, x := range cs {
+		pg.shown = append(pg.shown, x.GetId())
+		for _, rep := range x.GetReplies() {
+			pg.shown = append(pg.shown, rep.GetId())
+		}
+	}
+	return pg, !degraded.Load(), nil
+}
+
+// commentListBody is the comment list's answer.
+type commentListBody struct {
+	status
+	CommentList []*Comment `json:"comment_list"`
+	HasMore     bool       `json:"has_more"`
+	NextCursor  string     `json:"next_cursor"`
 }
 
 // commentLike likes (1) or takes back a like (2) of a comment; both idempotent.
@@ -163,6 +289,7 @@ func (g *Gateway) commentLike(ctx context.Context, c *app.RequestContext) {
 		g.fail(ctx, c, err, nil)
 		return
 	}
+	g.cache.comments.dropLiked(id)
 	ok(c, map[string]any{})
 }
 
@@ -193,6 +320,7 @@ func (g *Gateway) commentPin(ctx context.Context, c *app.RequestContext) {
 		g.fail(ctx, c, err, nil)
 		return
 	}
+	g.cache.comments.dropVideo(videoID)
 	ok(c, map[string]any{})
 }
 
@@ -211,6 +339,20 @@ func actionType(s, on, off string) (bool, error) {
 // their authors, fetched in one batch. Comments whose author has no account any
 // more keep a minimal author rather than vanishing from a thread.
 func (g *Gateway) comments(ctx context.Context, c *app.RequestContext, viewer int64, cs []*comment.Comment) ([]*Comment, error) {
+	ids := commentAuthors(cs)
+	users := map[int64]*User{}
+	if len(ids) > 0 {
+		var err error
+		if users, err = g.users(ctx, c, viewer, ids); err != nil {
+			return nil, err
+		}
+	}
+	return g.commentObjects(g.baseURL(c), cs, users), nil
+}
+
+// commentAuthors lists the authors of comments and their reply previews, each
+// once, in the order they first appear.
+func commentAuthors(cs []*comment.Comment) []int64 {
 	seen := map[int64]bool{}
 	var ids []int64
 	add := func(id int64) {
@@ -225,14 +367,12 @@ func (g *Gateway) comments(ctx context.Context, c *app.RequestContext, viewer in
 			add(r.GetUserId())
 		}
 	}
-	users := map[int64]*User{}
-	if len(ids) > 0 {
-		var err error
-		if users, err = g.users(ctx, c, viewer, ids); err != nil {
-			return nil, err
-		}
-	}
-	root := g.baseURL(c)
+	return ids
+}
+
+// commentObjects turns comments into the app's objects with the authors in users;
+// an author missing there gets a minimal User with media under root.
+func (g *Gateway) commentObjects(root string, cs []*comment.Comment, users map[int64]*User) []*Comment {
 	var convert func(x *comment.Comment) *Comment
 	convert = func(x *comment.Comment) *Comment {
 		u := users[x.GetUserId()]
@@ -255,7 +395,7 @@ func (g *Gateway) comments(ctx context.Context, c *app.RequestContext, viewer in
 	for _, x := range cs {
 		out = append(out, convert(x))
 	}
-	return out, nil
+	return out
 }
 
 func stateName(s comment.CommentState) string {

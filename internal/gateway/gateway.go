@@ -85,6 +85,7 @@ type Gateway struct {
 	degrade *degrader      // answers without roles that are down (degrade.go)
 
 	accounts *otter.Cache[int64, struct{}] // ids known to have an account (accounts.go)
+	cache    *readCaches                   // profiles and the guest feed's first page (readcache.go)
 
 	adminTokens *token.Manager
 	console     fs.FS
@@ -103,12 +104,16 @@ func New(d Deps) (*Gateway, error) {
 		ready:    d.Ready,
 		degrade:  newDegrader(d.Metrics, d.Log),
 		accounts: newKnownAccounts(),
+		cache:    newReadCaches(),
 		static:   newStaticImages(),
 		media:    d.Media,
 		loc:      time.UTC,
 
 		adminTokens: d.AdminTokens,
 		console:     d.Console,
+	}
+	if d.Metrics != nil {
+		d.Metrics.MustRegister(g.cache.comments.collectors()...)
 	}
 	if loc, err := time.LoadLocation(d.Config.TimeZone); err == nil {
 		g.loc = loc
@@ -153,7 +158,7 @@ func New(d Deps) (*Gateway, error) {
 			return nil, fmt.Errorf("gateway: cannot listen on %s: %w", d.Config.HTTPAddr, err)
 		}
 	}
-	g.ln = newDrainListener(ln)
+	g.ln = newDrainListener(ln, d.Config.HTTP.ReadTimeout, d.Config.HTTP.WriteTimeout)
 	hopts = append(hopts, server.WithListener(g.ln))
 	g.h = server.New(hopts...)
 	// Hertz's own ClientIP believes X-Forwarded-For from anyone; ours only from
@@ -260,7 +265,12 @@ func (g *Gateway) clientIP(c *app.RequestContext) string {
 var RateClasses = []string{"login", "register", "account", "write", "read", "comment", "admin"}
 
 // limited applies a route class's limit per client address before the handler.
+// A class without a rule costs nothing: not even the client's address is worked
+// out.
 func (g *Gateway) limited(class string) app.HandlerFunc {
+	if !g.limits.Limits(class) {
+		return func(context.Context, *app.RequestContext) {} // Hertz goes on to the next handler
+	}
 	return func(ctx context.Context, c *app.RequestContext) {
 		if !g.allow(ctx, c, class, ratelimit.ClientKey(g.clientIP(c))) {
 			g.fail(ctx, c, errRateLimited, nil)

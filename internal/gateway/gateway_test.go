@@ -80,3 +80,48 @@ func TestPanicBecomesAGenericError(t *testing.T) {
 		t.Fatalf("healthz after a panic: %v", err)
 	}
 }
+
+// TestUnknownRoutesAnswerInTheirAPIsFormat checks that a path the server has no
+// route for answers in the format of the API it is under: the operations API's
+// {"error"} with an HTTP status, the app's status_code elsewhere.
+func TestUnknownRoutesAnswerInTheirAPIsFormat(t *testing.T) {
+	base := startGateway(t, Services{})
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		admin        bool
+	}{
+		{"GET", "/admin/api/nope", 404, true},
+		{"GET", "/admin/api", 404, true},
+		{"POST", "/admin/api/nope", 405, true}, // GET /admin/*file matches the path
+		{"PUT", "/admin/api/comments/1/approve", 405, true},
+		{"DELETE", "/admin/api/comments", 405, true},
+		{"GET", "/douyin/nope/", 404, false},
+		{"PUT", "/douyin/feed/", 405, false},
+	} {
+		req, err := http.NewRequest(tc.method, base+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		what := tc.method + " " + tc.path
+		if err != nil || resp.StatusCode != tc.status {
+			t.Errorf("%s: HTTP %d (decode: %v), want %d with JSON", what, resp.StatusCode, err, tc.status)
+			continue
+		}
+		msg, hasError := body["error"].(string)
+		_, hasCode := body["status_code"]
+		if tc.admin && (!hasError || msg == "" || hasCode) {
+			t.Errorf("%s: %v, want the operations API's {\"error\"}", what, body)
+		}
+		if !tc.admin && (hasError || !hasCode) {
+			t.Errorf("%s: %v, want the app's status_code", what, body)
+		}
+	}
+}

@@ -38,6 +38,32 @@ func ok(c *app.RequestContext, body map[string]any) {
 	c.JSON(consts.StatusOK, body)
 }
 
+// status is the pair of fields every answer carries. Typed answers embed it; a
+// struct encodes several times faster than a map[string]any of the same keys,
+// and without the map's allocations.
+type status struct {
+	StatusCode int32  `json:"status_code"`
+	StatusMsg  string `json:"status_msg"`
+}
+
+// okTyped writes a success answer whose body is a struct embedding a zero status.
+func okTyped(c *app.RequestContext, body any) {
+	obs.SetOutcome(c, 0)
+	c.JSON(consts.StatusOK, body)
+}
+
+// jsonContentType is what c.JSON declares, for answers written as bytes.
+const jsonContentType = "application/json; charset=utf-8"
+
+// okEncoded writes a success answer encoded already. body is shared with other
+// answers and must not change.
+func okEncoded(c *app.RequestContext, body []byte) {
+	obs.SetOutcome(c, 0)
+	c.Response.SetStatusCode(consts.StatusOK)
+	c.Response.Header.SetContentType(jsonContentType)
+	c.Response.SetBodyRaw(body)
+}
+
 // fail writes an error answer with HTTP 200, as the app expects. body holds the
 // route's other keys with their empty values (the app reads them even on failure).
 // Business errors carry their code and message; anything else is logged here, once,

@@ -74,9 +74,17 @@ func (g *Gateway) opsRoutes(metrics *prometheus.Registry) {
 	g.h.GET("/metrics", obs.MetricsHandler(metrics))
 
 	g.h.NoRoute(func(ctx context.Context, c *app.RequestContext) {
+		if isAdminAPI(c) {
+			adminError(c, consts.StatusNotFound, "no such route")
+			return
+		}
 		c.JSON(consts.StatusNotFound, map[string]any{"status_code": int32(base.ErrCode_NotFound), "status_msg": "no such route"})
 	})
 	g.h.NoMethod(func(ctx context.Context, c *app.RequestContext) {
+		if isAdminAPI(c) {
+			adminError(c, consts.StatusMethodNotAllowed, "method not allowed on this route")
+			return
+		}
 		c.JSON(consts.StatusMethodNotAllowed, map[string]any{"status_code": int32(base.ErrCode_InvalidArgument), "status_msg": "method not allowed on this route"})
 	})
 }

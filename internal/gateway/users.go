@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"golang.org/x/sync/errgroup"
@@ -108,7 +109,13 @@ func (g *Gateway) userInfo(ctx context.Context, c *app.RequestContext) {
 		g.fail(ctx, c, errs.New(base.ErrCode_UserNotFound, "user not found"), fail)
 		return
 	}
-	ok(c, map[string]any{"user": u})
+	okTyped(c, &userBody{User: u})
+}
+
+// userBody is the user page's answer.
+type userBody struct {
+	status
+	User *User `json:"user"`
 }
 
 // users assembles the app's User objects for ids as seen by viewer (0: anonymous),
@@ -127,32 +134,47 @@ func (g *Gateway) users(ctx context.Context, c *app.RequestContext, viewer int64
 // joinUsers is users; with needProfiles a user role that is unavailable fails the
 // call with Unavailable instead of yielding minimal Users.
 func (g *Gateway) joinUsers(ctx context.Context, c *app.RequestContext, viewer int64, ids []int64, needProfiles bool) (map[int64]*User, error) {
+	return g.assembleUsers(ctx, c, viewer, ids, needProfiles, nil)
+}
+
+// assembleUsers is joinUsers; it sets *degraded (when not nil) if a role did not
+// answer and its part is missing. Profiles, which never change, come from the
+// profile cache (readcache.go) when it has them; only the others are asked for.
+func (g *Gateway) assembleUsers(ctx context.Context, c *app.RequestContext, viewer int64, ids []int64, needProfiles bool, degraded *atomic.Bool) (map[int64]*User, error) {
 	var (
-		profiles map[int64]*base.Profile // nil: the user role did not answer
-		rel      map[int64]*relation.UserStats
-		fav      map[int64]*favorite.UserStats
-		works    map[int64]int64
+		fetched map[int64]*base.Profile // nil: the user role did not answer
+		rel     map[int64]*relation.UserStats
+		fav     map[int64]*favorite.UserStats
+		works   map[int64]int64
 	)
+	caches := g.cache
+	profiles, missing := caches.cachedProfiles(ids)
 	eg, ectx := errgroup.WithContext(ctx)
-	eg.Go(func() error {
-		r, err := g.svc.User.GetProfiles(ectx, &user.GetProfilesRequest{UserIds: ids})
-		if err != nil {
-			if needProfiles {
-				return g.essential(ectx, depUser, err)
+	if len(missing) > 0 {
+		eg.Go(func() error {
+			r, err := g.svc.User.GetProfiles(ectx, &user.GetProfilesRequest{UserIds: missing})
+			if err != nil {
+				if needProfiles {
+					return g.essential(ectx, depUser, err)
+				}
+				return g.decorating(ectx, depUser, err, degraded)
 			}
-			return g.optional(ectx, depUser, err)
-		}
-		g.answered(depUser)
-		profiles = r.GetProfiles()
-		if profiles == nil {
-			profiles = map[int64]*base.Profile{}
-		}
-		return nil
-	})
+			g.answered(depUser)
+			fetched = r.GetProfiles()
+			if fetched == nil {
+				fetched = map[int64]*base.Profile{}
+			}
+			for id, p := range fetched {
+				kept := *p // the answer stays the role's: keep a copy
+				caches.profiles.Set(id, &kept)
+			}
+			return nil
+		})
+	}
 	eg.Go(func() error {
 		r, err := g.svc.Relation.UserStats(ectx, &relation.UserStatsRequest{ViewerId: viewer, UserIds: ids})
 		if err != nil {
-			return g.optional(ectx, depRelation, err)
+			return g.decorating(ectx, depRelation, err, degraded)
 		}
 		g.answered(depRelation)
 		rel = r.GetStats()
@@ -161,7 +183,7 @@ func (g *Gateway) joinUsers(ctx context.Context, c *app.RequestContext, viewer i
 	eg.Go(func() error {
 		r, err := g.svc.Favorite.UserStats(ectx, &favorite.UserStatsRequest{UserIds: ids})
 		if err != nil {
-			return g.optional(ectx, depFavorite, err)
+			return g.decorating(ectx, depFavorite, err, degraded)
 		}
 		g.answered(depFavorite)
 		fav = r.GetStats()
@@ -170,7 +192,7 @@ func (g *Gateway) joinUsers(ctx context.Context, c *app.RequestContext, viewer i
 	eg.Go(func() error {
 		r, err := g.svc.Video.WorkCounts(ectx, &video.WorkCountsRequest{UserIds: ids})
 		if err != nil {
-			return g.optional(ectx, depVideo, err)
+			return g.decorating(ectx, depVideo, err, degraded)
 		}
 		g.answered(depVideo)
 		works = r.GetCounts()
@@ -181,12 +203,15 @@ func (g *Gateway) joinUsers(ctx context.Context, c *app.RequestContext, viewer i
 	}
 	root := g.baseURL(c)
 	out := make(map[int64]*User, len(ids))
-	if profiles == nil {
+	if len(missing) > 0 && fetched == nil {
 		// Whether an id has an account is the user role's to say; without it
-		// every id is shown.
-		for _, id := range ids {
+		// every id it was asked about is shown.
+		for _, id := range missing {
 			out[id] = minimalUser(root, id)
 		}
+	}
+	for id, p := range fetched {
+		profiles[id] = p
 	}
 	for id, p := range profiles {
 		out[id] = &User{
@@ -207,6 +232,18 @@ func (g *Gateway) joinUsers(ctx context.Context, c *app.RequestContext, viewer i
 		}
 	}
 	return out, nil
+}
+
+// decorating is optional for a call whose answer decorates the response; it also
+// sets *degraded (when not nil) if the answer is going without it.
+func (g *Gateway) decorating(ctx context.Context, dep string, err error, degraded *atomic.Bool) error {
+	if failed := g.optional(ctx, dep, err); failed != nil {
+		return failed
+	}
+	if err != nil && degraded != nil {
+		degraded.Store(true)
+	}
+	return nil
 }
 
 // minimalUser is the User shown for id when its profile cannot be had: the id, an

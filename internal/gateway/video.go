@@ -17,9 +17,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudwego/hertz/pkg/app"
+	hjson "github.com/cloudwego/hertz/pkg/common/json"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
@@ -44,6 +46,13 @@ type Video struct {
 // feedCount is the app's feed page (api.md A.3: at most 30).
 const feedCount = 30
 
+// feedBody is the feed's answer.
+type feedBody struct {
+	status
+	NextTime  int64    `json:"next_time"`
+	VideoList []*Video `json:"video_list"`
+}
+
 func (g *Gateway) feed(ctx context.Context, c *app.RequestContext) {
 	fail := map[string]any{"video_list": []*Video{}, "next_time": 0}
 	// Logging in is optional here: an invalid or expired token reads as anonymous.
@@ -53,7 +62,18 @@ func (g *Gateway) feed(ctx context.Context, c *app.RequestContext) {
 		g.fail(ctx, c, err, fail)
 		return
 	}
-	r, err := g.svc.Video.Feed(ctx, &video.FeedRequest{ViewerId: viewer, LatestTime: latest, Type: param(c, "type"), Count: feedCount})
+	typ := param(c, "type")
+	if viewer == 0 && guestType(typ) {
+		served, err := g.guestFeed(ctx, c, latest)
+		if err != nil {
+			g.fail(ctx, c, err, fail)
+			return
+		}
+		if served {
+			return
+		}
+	}
+	r, err := g.svc.Video.Feed(ctx, &video.FeedRequest{ViewerId: viewer, LatestTime: latest, Type: typ, Count: feedCount})
 	if err != nil {
 		g.fail(ctx, c, err, fail)
 		return
@@ -63,7 +83,59 @@ func (g *Gateway) feed(ctx context.Context, c *app.RequestContext) {
 		g.fail(ctx, c, err, fail)
 		return
 	}
-	ok(c, map[string]any{"video_list": list, "next_time": r.GetNextTime()})
+	okTyped(c, &feedBody{NextTime: r.GetNextTime(), VideoList: list})
+}
+
+// guestType reports whether a feed of this type is, for an anonymous viewer, the
+// global timeline: every type the video role accepts ("", "global" and
+// "following") is; others are refused by the role.
+func guestType(t string) bool {
+	return t == "" || t == "global" || t == "following"
+}
+
+// guestFeed answers an anonymous request for the feed's first page from the kept
+// encoded page (readcache.go) and reports whether it did. latest (ms, 0 for now)
+// may be any time after the page's newest video: the timeline before it is the
+// same page. A latest within a minute of now reads as a first page worth
+// assembling; older ones (paging) only use a page kept already.
+func (g *Gateway) guestFeed(ctx context.Context, c *app.RequestContext, latest int64) (bool, error) {
+	pages := &g.cache.guest
+	root := g.baseURL(c)
+	usable := func(pg guestPage) bool {
+		return latest == 0 || (pg.newest != 0 && latest > pg.newest)
+	}
+	if latest != 0 && latest < pages.now().Add(-time.Minute).UnixMilli() {
+		pg, ok := pages.get(root, pages.now())
+		if ok && usable(pg) {
+			okEncoded(c, pg.body)
+		}
+		return ok && usable(pg), nil
+	}
+	pg, err := pages.load(context.WithoutCancel(ctx), root, func(ctx context.Context) (guestPage, bool, error) {
+		r, err := g.svc.Video.Feed(ctx, &video.FeedRequest{Count: feedCount})
+		if err != nil {
+			return guestPage{}, false, err
+		}
+		var degraded atomic.Bool
+		list, _, err := g.assembleVideos(ctx, c, 0, r.GetVideos(), nil, &degraded)
+		if err != nil {
+			return guestPage{}, false, err
+		}
+		body, err := hjson.Marshal(&feedBody{NextTime: r.GetNextTime(), VideoList: list})
+		if err != nil {
+			return guestPage{}, false, err
+		}
+		pg := guestPage{body: body}
+		if vs := r.GetVideos(); len(vs) > 0 {
+			pg.newest = vs[0].GetCreateTime()
+		}
+		return pg, !degraded.Load(), nil
+	})
+	if err != nil || !usable(pg) {
+		return false, err
+	}
+	okEncoded(c, pg.body)
+	return true, nil
 }
 
 // parseTime reads an epoch time parameter the way the app sends it: absent or 0
@@ -158,12 +230,18 @@ func (g *Gateway) videos(ctx context.Context, c *app.RequestContext, viewer int6
 // authors, and returns every user it found. A video whose author has no account
 // is left out: the app cannot show a video without its author.
 func (g *Gateway) videoObjects(ctx context.Context, c *app.RequestContext, viewer int64, vs []*video.Video, alsoUsers ...int64) ([]*Video, map[int64]*User, error) {
+	return g.assembleVideos(ctx, c, viewer, vs, alsoUsers, nil)
+}
+
+// assembleVideos is videoObjects; it sets *degraded (when not nil) if a role
+// that decorates the videos did not answer and its part is missing.
+func (g *Gateway) assembleVideos(ctx context.Context, c *app.RequestContext, viewer int64, vs []*video.Video, alsoUsers []int64, degraded *atomic.Bool) ([]*Video, map[int64]*User, error) {
 	out := make([]*Video, 0, len(vs))
 	if len(vs) == 0 && len(alsoUsers) == 0 {
 		return out, map[int64]*User{}, nil
 	}
 	ids := make([]int64, 0, len(vs))
-	userIDs := append([]int64(nil), alsoUsers...)
+	userIDs := append(make([]int64, 0, len(alsoUsers)+len(vs)), alsoUsers...)
 	seen := make(map[int64]bool, len(vs)+len(alsoUsers))
 	for _, id := range alsoUsers {
 		seen[id] = true
@@ -183,7 +261,7 @@ func (g *Gateway) videoObjects(ctx context.Context, c *app.RequestContext, viewe
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.Go(func() error {
 		var err error
-		users, err = g.users(ectx, c, viewer, userIDs)
+		users, err = g.assembleUsers(ectx, c, viewer, userIDs, false, degraded)
 		return err
 	})
 	if len(ids) > 0 {
@@ -192,14 +270,14 @@ func (g *Gateway) videoObjects(ctx context.Context, c *app.RequestContext, viewe
 			if err == nil {
 				favs = r.GetStats()
 			}
-			return g.optional(ectx, depFavorite, err) // down: no counts, not liked
+			return g.decorating(ectx, depFavorite, err, degraded) // down: no counts, not liked
 		})
 		eg.Go(func() error {
 			r, err := g.svc.Comment.VideoCounts(ectx, &comment.VideoCountsRequest{VideoIds: ids})
 			if err == nil {
 				comments = r.GetCounts()
 			}
-			return g.optional(ectx, depComment, err)
+			return g.decorating(ectx, depComment, err, degraded)
 		})
 	}
 	if err := eg.Wait(); err != nil {
@@ -261,6 +339,11 @@ func (g *Gateway) publishAction(ctx context.Context, c *app.RequestContext) {
 	if cl := int64(c.Request.Header.ContentLength()); cl > limit {
 		g.refuseBody(ctx, c, limit)
 		return
+	}
+	// The body may take longer than other requests' read timeout: a large file
+	// on a slow link. Its own bound starts now that the headers are in.
+	if conn := c.GetConn(); conn != nil {
+		conn.SetReadDeadline(time.Now().Add(g.cfg.HTTP.UploadTimeout))
 	}
 	// A token in the query string is checked before the body is read; one in
 	// the form is checked as soon as the form reaches the file.
@@ -334,6 +417,8 @@ func (g *Gateway) publishAction(ctx context.Context, c *app.RequestContext) {
 		g.fail(ctx, c, err, nil)
 		return
 	}
+	// The publisher may look for the video in the guest feed next.
+	g.cache.guest.drop()
 	ok(c, map[string]any{})
 }
 
@@ -345,11 +430,11 @@ func (g *Gateway) requireToken(t string) (int64, error) {
 	return g.tokens.Verify(t)
 }
 
-// failUpload answers a publish refused before its body was read to the end: the
-// rest is not read, so the connection cannot carry another request.
+// failUpload answers a publish refused before its body was read to the end;
+// the connection cannot carry another request and closes (closeUnread).
 func (g *Gateway) failUpload(ctx context.Context, c *app.RequestContext, err error) {
 	g.fail(ctx, c, err, nil)
-	c.SetConnectionClose()
+	closeUnread(c, g.cfg.HTTP.MaxUploadBytes)
 }
 
 // errUploadTooLarge is what the body reader returns past the upload limit.
