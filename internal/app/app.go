@@ -120,6 +120,13 @@ func Run(ctx context.Context, o Options) error {
 	for _, w := range p.workers {
 		eg.Go(func() error { return w(egCtx) })
 	}
+	if cfg.PprofAddr != "" {
+		ln, err := net.Listen("tcp", cfg.PprofAddr)
+		if err != nil {
+			return fmt.Errorf("pprof_addr: %w", err)
+		}
+		eg.Go(func() error { return servePprof(egCtx, ln, log) })
+	}
 	eg.Go(gw.Run)
 	eg.Go(func() error {
 		<-egCtx.Done()
@@ -260,7 +267,7 @@ var idempotent = map[string][]string{
 	"user":          {"VerifyToken", "GetProfiles"},
 	"video":         {"Feed", "ListByAuthor", "GetVideos", "WorkCounts"},
 	"favorite":      {"Like", "ListLiked", "VideoStats", "UserStats"},
-	"relation":      {"Follow", "ListFollowing", "ListFollowers", "ListFriends", "UserStats"},
+	"relation":      {"Follow", "ListFollowing", "ListFollowers", "ListFriends", "UserStats", "ListPopular"},
 	"message":       {"Chat", "Latest"},
 	"comment":       {"List", "Like", "Pin", "VideoCounts", "Get", "Scan"},
 	"comment-admin": {"Search", "Detail", "Audit"},

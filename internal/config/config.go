@@ -43,6 +43,10 @@ type Config struct {
 	// prefixes NATS stream names and subjects, etcd keys (discovery, node
 	// numbers) and Redis keys.
 	Namespace string `yaml:"namespace" env:"NAMESPACE"`
+	// PprofAddr, when set, serves Go's profiles (/debug/pprof/) on a listener of
+	// its own: a loopback host:port, or any address with PprofPublic.
+	PprofAddr   string `yaml:"pprof_addr" env:"PPROF_ADDR"`
+	PprofPublic bool   `yaml:"pprof_public" env:"PPROF_PUBLIC"`
 
 	Log       Log       `yaml:"log"`
 	HTTP      HTTP      `yaml:"http"`
@@ -70,9 +74,12 @@ type Log struct {
 
 // HTTP bounds what the gateway accepts from clients.
 type HTTP struct {
-	MaxBodyBytes    int64         `yaml:"max_body_bytes" env:"HTTP_MAX_BODY_BYTES"` // every route but uploads
-	MaxUploadBytes  int64         `yaml:"max_upload_bytes" env:"MAX_UPLOAD_BYTES"`  // video uploads
-	ReadTimeout     time.Duration `yaml:"read_timeout" env:"HTTP_READ_TIMEOUT"`
+	MaxBodyBytes   int64         `yaml:"max_body_bytes" env:"HTTP_MAX_BODY_BYTES"` // every route but uploads
+	MaxUploadBytes int64         `yaml:"max_upload_bytes" env:"MAX_UPLOAD_BYTES"`  // video uploads
+	ReadTimeout    time.Duration `yaml:"read_timeout" env:"HTTP_READ_TIMEOUT"`
+	// UploadTimeout replaces ReadTimeout for a video upload's body, from the
+	// moment its headers are in: large files on slow links take minutes.
+	UploadTimeout   time.Duration `yaml:"upload_timeout" env:"HTTP_UPLOAD_TIMEOUT"`
 	WriteTimeout    time.Duration `yaml:"write_timeout" env:"HTTP_WRITE_TIMEOUT"`
 	IdleTimeout     time.Duration `yaml:"idle_timeout" env:"HTTP_IDLE_TIMEOUT"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"HTTP_SHUTDOWN_TIMEOUT"`
@@ -139,6 +146,10 @@ type Video struct {
 	FFmpegTimeout time.Duration `yaml:"ffmpeg_timeout" env:"FFMPEG_TIMEOUT"` // per ffmpeg run
 	FFmpegPath    string        `yaml:"ffmpeg_path" env:"FFMPEG_PATH"`
 	FFprobePath   string        `yaml:"ffprobe_path" env:"FFPROBE_PATH"`
+
+	// FFmpegMemoryMiB bounds each ffmpeg run's address space (Linux); 0 sizes
+	// it from the run's threads (1 GiB + 256 MiB per thread).
+	FFmpegMemoryMiB int `yaml:"ffmpeg_memory_mib" env:"FFMPEG_MEMORY_MIB"`
 }
 
 // Feed shapes the following timeline: push into inboxes for ordinary authors,
@@ -159,6 +170,10 @@ type RateLimit struct {
 type Database struct {
 	Driver string `yaml:"driver" env:"DB_DRIVER"` // sqlite or mysql
 	DSN    string `yaml:"dsn" env:"DB_DSN"`
+	// MaxOpenConns bounds each process's MySQL connections (0: 32). A cluster
+	// opens up to this many per role process: keep the sum under the server's
+	// max_connections (151 on a stock MariaDB).
+	MaxOpenConns int `yaml:"max_open_conns" env:"DB_MAX_OPEN_CONNS"`
 }
 
 // Cache chooses shared caches: in-process, or Redis for many processes.
@@ -221,6 +236,7 @@ func Default() Config {
 			MaxBodyBytes:    1 << 20,
 			MaxUploadBytes:  200 << 20,
 			ReadTimeout:     30 * time.Second,
+			UploadTimeout:   10 * time.Minute,
 			WriteTimeout:    60 * time.Second,
 			IdleTimeout:     120 * time.Second,
 			ShutdownTimeout: 20 * time.Second,
@@ -392,7 +408,7 @@ func (c *Config) Validate(role string) error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"http.read_timeout", c.HTTP.ReadTimeout}, {"http.write_timeout", c.HTTP.WriteTimeout}, {"http.idle_timeout", c.HTTP.IdleTimeout}, {"http.shutdown_timeout", c.HTTP.ShutdownTimeout}, {"rpc.timeout", c.RPC.Timeout}} {
+	}{{"http.read_timeout", c.HTTP.ReadTimeout}, {"http.upload_timeout", c.HTTP.UploadTimeout}, {"http.write_timeout", c.HTTP.WriteTimeout}, {"http.idle_timeout", c.HTTP.IdleTimeout}, {"http.shutdown_timeout", c.HTTP.ShutdownTimeout}, {"rpc.timeout", c.RPC.Timeout}} {
 		if d.v <= 0 {
 			bad("%s must be positive", d.name)
 		}
@@ -440,6 +456,9 @@ func (c *Config) Validate(role string) error {
 	}
 	if c.Video.FFmpegTimeout < time.Second {
 		bad("video.ffmpeg_timeout (MDOUYIN_FFMPEG_TIMEOUT) must be at least 1s")
+	}
+	if m := c.Video.FFmpegMemoryMiB; m != 0 && (m < 256 || m > 1<<20) {
+		bad("video.ffmpeg_memory_mib (MDOUYIN_FFMPEG_MEMORY_MIB) must be 0 (sized from threads) or 256-1048576")
 	}
 	if c.Admin.TokenTTL < time.Minute || c.Admin.TokenTTL > 30*24*time.Hour {
 		bad("admin.token_ttl (MDOUYIN_ADMIN_TOKEN_TTL) must be 1m to 720h")
@@ -492,10 +511,23 @@ func (c *Config) Validate(role string) error {
 	if !namespaceRE.MatchString(c.Namespace) {
 		bad("namespace (MDOUYIN_NAMESPACE) %q must be at most 32 letters, digits, '-' or '_'", c.Namespace)
 	}
+	if a := c.PprofAddr; a != "" {
+		host, _, err := net.SplitHostPort(a)
+		ip, _ := netip.ParseAddr(host)
+		switch {
+		case err != nil:
+			bad("pprof_addr (MDOUYIN_PPROF_ADDR) %q is not host:port", a)
+		case !c.PprofPublic && host != "localhost" && !ip.IsLoopback():
+			bad("pprof_addr (MDOUYIN_PPROF_ADDR) %q is not a loopback address: profiles are for operators; set pprof_public (MDOUYIN_PPROF_PUBLIC) to serve them on a private network", a)
+		}
+	}
+	if c.Database.MaxOpenConns < 0 || c.Database.MaxOpenConns > 10_000 {
+		bad("database.max_open_conns (MDOUYIN_DB_MAX_OPEN_CONNS) must be 0-10000 (0: 32)")
+	}
 	if c.Events.Replicas < 0 || c.Events.Replicas > 5 || (c.Events.Driver == "embedded" && c.Events.Replicas > 1) {
 		bad("events.replicas (MDOUYIN_EVENTS_REPLICAS) must be 1-5, and 1 with the embedded server")
 	}
-	if c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1 {
+	if !(c.Tracing.SampleRatio >= 0 && c.Tracing.SampleRatio <= 1) { // NaN too: it parses as a float
 		bad("tracing.sample_ratio (MDOUYIN_TRACE_SAMPLE_RATIO) must be 0-1")
 	}
 	if ep := c.Tracing.OTLPEndpoint; ep != "" {

@@ -189,3 +189,49 @@ func TestEventsReplicas(t *testing.T) {
 		}
 	}
 }
+
+func TestDatabaseMaxOpenConns(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  int
+		ok    bool
+	}{
+		{"", 0, true}, {"8", 8, true}, {"-1", 0, false}, {"100000", 0, false}, {"many", 0, false},
+	} {
+		env := map[string]string{"MDOUYIN_DB_MAX_OPEN_CONNS": tc.value}
+		c, err := Load("", func(k string) string { return env[k] })
+		if err == nil {
+			err = c.Validate("")
+		}
+		if (err == nil) != tc.ok {
+			t.Errorf("%q: %v", tc.value, err)
+		}
+		if err == nil && c.Database.MaxOpenConns != tc.want {
+			t.Errorf("%q: read as %d", tc.value, c.Database.MaxOpenConns)
+		}
+	}
+}
+
+func TestPprofAddr(t *testing.T) {
+	for _, tc := range []struct {
+		env map[string]string
+		ok  bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"MDOUYIN_PPROF_ADDR": "127.0.0.1:6060"}, true},
+		{map[string]string{"MDOUYIN_PPROF_ADDR": "localhost:6060"}, true},
+		{map[string]string{"MDOUYIN_PPROF_ADDR": "[::1]:6060"}, true},
+		{map[string]string{"MDOUYIN_PPROF_ADDR": ":6060"}, false}, // every interface
+		{map[string]string{"MDOUYIN_PPROF_ADDR": "10.0.0.5:6060"}, false},
+		{map[string]string{"MDOUYIN_PPROF_ADDR": "10.0.0.5:6060", "MDOUYIN_PPROF_PUBLIC": "true"}, true},
+		{map[string]string{"MDOUYIN_PPROF_ADDR": "6060"}, false},
+	} {
+		c, err := Load("", func(k string) string { return tc.env[k] })
+		if err == nil {
+			err = c.Validate("")
+		}
+		if (err == nil) != tc.ok {
+			t.Errorf("%v: %v", tc.env, err)
+		}
+	}
+}

@@ -186,6 +186,11 @@ func (h *Hasher) Queued() int { return int(h.queued.Load()) }
 // MaxInFlight returns the most hashes the Hasher computes at once.
 func (h *Hasher) MaxInFlight() int { return int(h.max) }
 
+// queuePerSlot bounds the hashes waiting for a slot, per slot.
+const queuePerSlot = 64
+
+var errBusy = errs.New(base.ErrCode_Unavailable, "server busy, try again")
+
 // run derives the key for password under p once a slot is free.
 //
 // A hash takes one slot per p.Memory the Hasher's own parameters would use (rounded
@@ -194,11 +199,16 @@ func (h *Hasher) MaxInFlight() int { return int(h.max) }
 func (h *Hasher) run(ctx context.Context, password string, salt []byte, p Params) ([]byte, error) {
 	weight := min(max(int64((uint64(p.Memory)+uint64(h.params.Memory)-1)/uint64(h.params.Memory)), 1), h.max)
 
-	h.queued.Add(1)
+	// The queue is bounded too: past queuePerSlot waiters per slot (seconds of
+	// work) a login is told the server is busy instead of waiting behind a flood.
+	if h.queued.Add(1) > h.max*queuePerSlot {
+		h.queued.Add(-1)
+		return nil, errBusy
+	}
 	err := h.sem.Acquire(ctx, weight)
 	h.queued.Add(-1)
 	if err != nil {
-		return nil, errs.New(base.ErrCode_Unavailable, "server busy, try again")
+		return nil, errBusy
 	}
 	defer h.sem.Release(weight)
 

@@ -473,3 +473,43 @@ func BenchmarkHashParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestQueueIsBounded holds every slot, so hashes queue: past queuePerSlot waiters
+// per slot a hash is refused at once as busy (Unavailable), and the queued ones
+// all complete once the slots free up.
+func TestQueueIsBounded(t *testing.T) {
+	const slots = 2
+	h := newHasher(t, testParams, slots)
+	if err := h.sem.Acquire(context.Background(), slots); err != nil {
+		t.Fatal(err)
+	}
+	limit := slots * queuePerSlot
+	var wg sync.WaitGroup
+	var done, busy atomic.Int64
+	for range limit {
+		wg.Go(func() {
+			if _, err := h.Hash(context.Background(), "queued"); err != nil {
+				t.Errorf("a queued hash failed: %v", err)
+				return
+			}
+			done.Add(1)
+		})
+	}
+	waitFor(t, "every hash queued", func() bool { return h.Queued() == limit })
+	for range 5 {
+		_, err := h.Hash(context.Background(), "one too many")
+		if errs.CodeOf(err) != base.ErrCode_Unavailable {
+			t.Fatalf("hash past a full queue: %v, want Unavailable", err)
+		}
+		busy.Add(1)
+	}
+	if q := h.Queued(); q != limit {
+		t.Fatalf("queued %d after refusals, want %d", q, limit)
+	}
+	h.sem.Release(slots)
+	wg.Wait()
+	if done.Load() != int64(limit) || busy.Load() != 5 {
+		t.Fatalf("done %d (want %d), busy %d (want 5)", done.Load(), limit, busy.Load())
+	}
+	mustHash(t, h, "after") // the queue is free again
+}

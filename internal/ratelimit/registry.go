@@ -35,6 +35,13 @@ func Disabled() *Registry { return &Registry{} }
 // rate limits are off.
 func (r *Registry) Enabled() bool { return len(r.classes) > 0 }
 
+// Limits reports whether class has a rule: Allow answers true for every key of a
+// class without one, so a caller may skip working out the key.
+func (r *Registry) Limits(class string) bool {
+	_, ok := r.classes[class]
+	return ok
+}
+
 // Allow takes a token for key in class and reports whether the request may proceed,
 // and if not, how long until it could. A class with no configured rule is not limited:
 // a route class that configuration leaves out is a decision to leave it unlimited, and

@@ -32,7 +32,11 @@ func TestRegistry(t *testing.T) {
 	if ok, _ := r.Allow("read", "ip:192.0.2.1"); !ok {
 		t.Error("read refused because of the login class")
 	}
-	// A class without a rule is not limited.
+	// A class without a rule is not limited, and says so.
+	if !r.Limits("login") || !r.Limits("read") || r.Limits("unconfigured") {
+		t.Errorf("Limits: login %v, read %v, unconfigured %v; want true, true, false",
+			r.Limits("login"), r.Limits("read"), r.Limits("unconfigured"))
+	}
 	for range 1000 {
 		if ok, _ := r.Allow("unconfigured", "ip:192.0.2.1"); !ok {
 			t.Fatal("unconfigured class limited")
@@ -50,7 +54,7 @@ func TestRegistryDisabled(t *testing.T) {
 	}
 	fromOff := NewRegistry(offRules, 10)
 	for name, r := range map[string]*Registry{"Disabled()": Disabled(), `"off"`: fromOff} {
-		if r.Enabled() {
+		if r.Enabled() || r.Limits("login") {
 			t.Errorf("%s reports itself enabled", name)
 		}
 		for i := range 10_000 {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/maypok86/otter/v2"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
@@ -29,8 +30,8 @@ const objectCacheControl = "public, max-age=31536000, immutable"
 // than through our gateway. S3 implements it; Local does not, because the
 // gateway serves local files under /media/.
 type URLer interface {
-	// URL returns the address a client fetches key from. It may expire
-	// (a presigned URL), so it is computed per response, never stored.
+	// URL returns the address a client fetches key from. It may expire (a
+	// presigned URL), so callers ask for it per response and never store it.
 	URL(ctx context.Context, key string) (string, error)
 }
 
@@ -89,11 +90,19 @@ type S3 struct {
 	prefix  string // "" or ending in "/"
 	public  string // PublicBaseURL without its trailing slash
 	presign time.Duration
+	signed  *otter.Cache[string, string] // presigned URLs by object name; nil: none kept
 }
 
 var (
 	_ Store = (*S3)(nil)
 	_ URLer = (*S3)(nil)
+)
+
+// Presigned URLs kept (see S3.URL): at most presignKept of them, each for half
+// of the presign duration, when that is at least presignMinReuse.
+const (
+	presignKept     = 50_000
+	presignMinReuse = time.Minute
 )
 
 const (
@@ -145,6 +154,12 @@ func NewS3(ctx context.Context, o S3Options) (*S3, error) {
 		s.presign = defaultPresign
 	case s.presign < time.Second || s.presign > maxPresign:
 		return nil, fmt.Errorf("blob: S3 presign duration %v: want 1s to %v", s.presign, maxPresign)
+	}
+	if reuse := s.presign / 2; s.public == "" && reuse >= presignMinReuse {
+		s.signed = otter.Must(&otter.Options[string, string]{
+			MaximumSize:      presignKept,
+			ExpiryCalculator: otter.ExpiryWriting[string, string](reuse),
+		})
 	}
 
 	client, err := minio.New(o.Endpoint, &minio.Options{
@@ -362,8 +377,13 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 
 // URL returns where a client fetches key: under PublicBaseURL for a public
 // bucket, else a GET URL presigned for the configured duration. It does not
-// check that the object exists. Presigning is computed locally (once Region
-// is known), so it is cheap enough to call per response.
+// check that the object exists. Presigning is computed locally (once Region is
+// known), but it costs five HMACs and some path escaping: a feed page of 30
+// videos presigned 60 URLs, which was most of the gateway's CPU. So a
+// presigned URL is kept and handed out again for half its lifetime (when that
+// is at least presignMinReuse): every URL given has at least half of it left,
+// and a client
+// sees the same URL for an object for a while, which its HTTP cache likes.
 func (s *S3) URL(ctx context.Context, key string) (string, error) {
 	name, err := s.object(key)
 	if err != nil {
@@ -376,9 +396,17 @@ func (s *S3) URL(ctx context.Context, key string) (string, error) {
 		}
 		return s.public + "/" + strings.Join(segs, "/"), nil
 	}
+	if s.signed != nil {
+		if u, ok := s.signed.GetIfPresent(name); ok {
+			return u, nil
+		}
+	}
 	u, err := s.client.PresignedGetObject(ctx, s.bucket, name, s.presign, nil)
 	if err != nil {
 		return "", s.fail(ctx, "presign", key, err)
+	}
+	if s.signed != nil {
+		s.signed.Set(name, u.String())
 	}
 	return u.String(), nil
 }

@@ -192,6 +192,15 @@ func TestS3PresignedURL(t *testing.T) {
 	if !strings.Contains(u, "X-Amz-Signature=") || !strings.Contains(u, "X-Amz-Expires=86400") {
 		t.Fatalf("URL %q is not presigned for 24h", u)
 	}
+	// A presigned URL is handed out again while it has more than half its
+	// lifetime left; another object gets its own.
+	if again, err := s.URL(t.Context(), "videos/p v.mp4"); err != nil || again != u {
+		t.Fatalf("second URL of the object = %q, %v; want the first one, %q", again, err, u)
+	}
+	put(t, s, "videos/other.mp4", data)
+	if other, err := s.URL(t.Context(), "videos/other.mp4"); err != nil || other == u || !strings.Contains(other, "other.mp4") {
+		t.Fatalf("URL of another object = %q, %v", other, err)
+	}
 
 	status, body := fetch(t, u, "")
 	if status != http.StatusOK || !bytes.Equal(body, data) {

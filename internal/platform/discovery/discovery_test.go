@@ -100,6 +100,13 @@ func (k killable) Deregister(info *registry.Info) error {
 
 func startReplica(t *testing.T, ec *etcdtest.Server, impl *fakeUser) *replica {
 	t.Helper()
+	return startReplicaLingering(t, ec, impl, 0)
+}
+
+// startReplicaLingering starts a replica whose registry lingers as linger says
+// (RegistryOptions.Linger).
+func startReplicaLingering(t *testing.T, ec *etcdtest.Server, impl *fakeUser, linger time.Duration) *replica {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +115,7 @@ func startReplica(t *testing.T, ec *etcdtest.Server, impl *fakeUser) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := discovery.NewRegistry(cli, discovery.RegistryOptions{TTL: ttl, Log: quiet})
+	reg, err := discovery.NewRegistry(cli, discovery.RegistryOptions{TTL: ttl, Log: quiet, Linger: linger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +183,7 @@ func (a *attempts) take() []string {
 	return out
 }
 
-func newClient(t *testing.T, ec *etcdtest.Server, cfg discovery.ClientConfig, a *attempts) userservice.Client {
+func newClient(t *testing.T, ec *etcdtest.Server, cfg discovery.ClientConfig, a *attempts, extra ...client.Option) userservice.Client {
 	t.Helper()
 	res, err := discovery.NewResolver(ec.Client(t), "")
 	if err != nil {
@@ -189,6 +196,7 @@ func newClient(t *testing.T, ec *etcdtest.Server, cfg discovery.ClientConfig, a 
 	if a != nil {
 		opts = append(opts, client.WithInstanceMW(a.mw))
 	}
+	opts = append(opts, extra...)
 	c, err := userservice.NewClient("user", opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -349,6 +357,59 @@ func TestDeadReplicaSkipped(t *testing.T) {
 		t.Fatalf("the live replica served %d Register calls, want %d", got, n)
 	}
 	t.Logf("%d of %d attempts went to the dead replica first", toDead, 2*n+toDead)
+}
+
+// TestStoppingReplicaFailsNoCall checks that a replica stopped gracefully (a
+// rolling upgrade) fails none of the non-idempotent calls a pooled client keeps
+// making: it leaves etcd first and serves until the client has dropped it.
+func TestStoppingReplicaFailsNoCall(t *testing.T) {
+	ec := etcdtest.Start(t)
+	leaving := startReplica(t, ec, &fakeUser{})
+	staying := startReplica(t, ec, &fakeUser{})
+	c := newClient(t, ec, discovery.ClientConfig{Timeout: 2 * time.Second}, nil, client.WithLongConnection(rpc.Pool))
+	ctx := context.Background()
+	poll(t, "both replicas called", func() bool {
+		_, err := c.Register(ctx, &user.RegisterRequest{})
+		return err == nil && leaving.impl.registers.Load() > 0 && staying.impl.registers.Load() > 0
+	})
+
+	// Callers keep calling while the replica stops, and for as many calls again
+	// after it has stopped.
+	const callers, after = 8, 50
+	stopped := make(chan struct{})
+	var failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; n < after; {
+				select {
+				case <-stopped:
+					n++
+				default:
+				}
+				if _, err := c.Register(ctx, &user.RegisterRequest{}); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		}()
+	}
+	before := leaving.impl.registers.Load()
+	start := time.Now()
+	leaving.stop()
+	t.Logf("replica stopped in %v", time.Since(start).Round(10*time.Millisecond))
+	close(stopped)
+	wg.Wait()
+	if n := failed.Load(); n > 0 {
+		t.Fatalf("%d calls failed while a replica stopped gracefully; first: %v", n, firstErr.Load())
+	}
+	if served := leaving.impl.registers.Load() - before; served == 0 {
+		t.Fatal("the leaving replica served no call while it stopped; the test proved nothing")
+	}
+	t.Logf("leaving replica served %d calls, staying %d", leaving.impl.registers.Load(), staying.impl.registers.Load())
 }
 
 // TestContribResolverReadsOurEntries checks that our registrations keep

@@ -21,6 +21,15 @@ import (
 // seconds keeps that short without making a brief etcd hiccup drop live replicas.
 const DefaultTTL = 5 * time.Second
 
+// DefaultLinger is how long a deregistered server keeps serving before it stops
+// taking calls. Callers re-read their peers every DefaultRefresh; until they do,
+// they still pick the replica and may send a call over a pooled connection,
+// which would fail without an answer if the server had already closed it (and
+// only idempotent calls are retried). Lingering past one refresh, with room for
+// a late tick on a loaded machine, lets every caller drop the replica first, so
+// stopping a replica (a rolling upgrade, a scale-down) fails no call.
+const DefaultLinger = 2 * DefaultRefresh
+
 // retryDelay is how long the registry waits before registering again after etcd
 // failed it.
 const retryDelay = time.Second
@@ -37,6 +46,10 @@ type RegistryOptions struct {
 	Advertise string
 	// Log receives registration failures and recoveries; slog.Default when nil.
 	Log *slog.Logger
+	// Linger is how long Deregister waits, once the entry is gone, before it
+	// returns and the server stops taking calls; DefaultLinger when zero, none
+	// when negative.
+	Linger time.Duration
 }
 
 // Registry registers Kitex servers in etcd, each under a lease it keeps alive, and
@@ -52,6 +65,7 @@ type Registry struct {
 	prefix    string
 	ttl       int64 // seconds
 	advertise string
+	linger    time.Duration
 	log       *slog.Logger
 
 	mu   sync.Mutex
@@ -86,11 +100,15 @@ func NewRegistry(cli *clientv3.Client, o RegistryOptions) (*Registry, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	if o.Linger == 0 {
+		o.Linger = DefaultLinger
+	}
 	return &Registry{
 		cli:       cli,
 		prefix:    strings.TrimSuffix(o.Prefix, "/"),
 		ttl:       int64((o.TTL + time.Second - 1) / time.Second),
 		advertise: o.Advertise,
+		linger:    max(o.Linger, 0),
 		log:       o.Log,
 		regs:      make(map[string]*registration),
 	}, nil
@@ -126,9 +144,11 @@ func (r *Registry) Register(info *registry.Info) error {
 	return nil
 }
 
-// Deregister removes info's server from etcd by revoking its lease. When etcd
-// cannot be reached the entry disappears by itself once the lease expires, so that
-// is logged rather than failing the server's shutdown.
+// Deregister removes info's server from etcd by revoking its lease, then lingers
+// (RegistryOptions.Linger) while callers drop the replica; Kitex stops taking
+// calls only after it returns. When etcd cannot be reached the entry disappears
+// by itself once the lease expires, so that is logged rather than failing the
+// server's shutdown.
 func (r *Registry) Deregister(info *registry.Info) error {
 	key, _, err := r.entry(info)
 	if err != nil {
@@ -156,6 +176,7 @@ func (r *Registry) Deregister(info *registry.Info) error {
 		r.log.Warn("discovery: cannot deregister; the entry expires with its lease",
 			"key", key, "ttl_s", r.ttl, "err", err)
 	}
+	time.Sleep(r.linger)
 	return nil
 }
 

@@ -29,7 +29,7 @@ type ConsumerSpec struct {
 	MaxAckPending int
 	// AckWait is how long the server waits for an ack before redelivering;
 	// 0 means the server default (30s). A handler may run longer: the
-	// subscription tells the server it is still working every AckWait/2.
+	// subscription tells the server it is still working every AckWait/4.
 	AckWait time.Duration
 	// MaxDeliver caps deliveries of one message; 0 means unlimited. A message
 	// that fails MaxDeliver times stays in the stream but is not delivered
@@ -381,9 +381,10 @@ func (s *subscription) handle(ctx context.Context, jm jetstream.Msg) {
 
 // keepAlive tells the server the message is still being worked on, so a slow
 // handler does not get its message redelivered (possibly to another replica)
-// while it is still running.
+// while it is still running. Four times per AckWait: a busy machine may delay
+// a tick, or the signal, by a good part of one interval.
 func (s *subscription) keepAlive(jm jetstream.Msg, done <-chan struct{}) {
-	t := time.NewTicker(s.ackWait / 2)
+	t := time.NewTicker(s.ackWait / 4)
 	defer t.Stop()
 	for {
 		select {

@@ -470,7 +470,7 @@ func testConcurrent(t *testing.T, b *Bus) {
 // idle replica.
 func testSlowHandler(t *testing.T, b *Bus) {
 	name := ensureStream(t, b)
-	const ackWait = 500 * time.Millisecond
+	const ackWait = time.Second
 	spec := ConsumerSpec{Stream: name, Durable: "d", AckWait: ackWait}
 	got := make(chan Msg, 4)
 	handler := func(_ context.Context, m Msg) error {

@@ -79,8 +79,16 @@ func TestHTTPMetricsRoutePattern(t *testing.T) {
 	e := newEngine()
 	e.Use(m.Middleware())
 	e.GET("/douyin/user/:id", func(ctx context.Context, c *app.RequestContext) {
-		SetOutcome(c, 0)
-		c.String(200, "{}")
+		switch c.Param("id") {
+		case "404":
+			c.String(404, "{}")
+		case "9":
+			SetOutcome(c, 6)
+			c.String(200, "{}")
+		default:
+			SetOutcome(c, 0)
+			c.String(200, "{}")
+		}
 	})
 	e.POST("/douyin/favorite/action/", func(ctx context.Context, c *app.RequestContext) {
 		SetOutcome(c, 6) // a business failure still answers HTTP 200
@@ -88,7 +96,9 @@ func TestHTTPMetricsRoutePattern(t *testing.T) {
 	})
 	e.GET("/metrics", MetricsHandler(reg))
 
-	for _, id := range []string{"1", "22", "333"} {
+	// One route, three series: a success, a business failure and an HTTP error
+	// are counted apart however the requests interleave.
+	for _, id := range []string{"1", "9", "22", "404", "333", "9"} {
 		ut.PerformRequest(e, "GET", "/douyin/user/"+id, nil)
 	}
 	ut.PerformRequest(e, "POST", "/douyin/favorite/action/", nil)
@@ -97,12 +107,20 @@ func TestHTTPMetricsRoutePattern(t *testing.T) {
 	if v, n := metricValue(t, reg, "mdouyin_http_requests_total", userOK); n != 1 || v != 3 {
 		t.Errorf("requests for /douyin/user/:id = %v in %d series, want 3 in 1", v, n)
 	}
+	userErr := map[string]string{"route": "/douyin/user/:id", "method": "GET", "code": "200", "outcome": "error"}
+	if v, n := metricValue(t, reg, "mdouyin_http_requests_total", userErr); n != 1 || v != 2 {
+		t.Errorf("failed requests for /douyin/user/:id = %v in %d series, want 2 in 1", v, n)
+	}
+	user404 := map[string]string{"route": "/douyin/user/:id", "method": "GET", "code": "404", "outcome": "error"}
+	if v, n := metricValue(t, reg, "mdouyin_http_requests_total", user404); n != 1 || v != 1 {
+		t.Errorf("404 requests for /douyin/user/:id = %v in %d series, want 1 in 1", v, n)
+	}
 	favErr := map[string]string{"route": "/douyin/favorite/action/", "outcome": "error", "code": "200"}
 	if v, n := metricValue(t, reg, "mdouyin_http_requests_total", favErr); n != 1 || v != 1 {
 		t.Errorf("failed favorite requests = %v in %d series, want 1 in 1", v, n)
 	}
-	if v, n := metricValue(t, reg, "mdouyin_http_request_duration_seconds", map[string]string{"route": "/douyin/user/:id"}); n != 1 || v != 3 {
-		t.Errorf("duration samples for /douyin/user/:id = %v in %d series, want 3 in 1", v, n)
+	if v, n := metricValue(t, reg, "mdouyin_http_request_duration_seconds", map[string]string{"route": "/douyin/user/:id"}); n != 1 || v != 6 {
+		t.Errorf("duration samples for /douyin/user/:id = %v in %d series, want 6 in 1", v, n)
 	}
 
 	// The exposition carries the same series, with no raw path in sight, next to the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cloudwego/hertz/pkg/app"
@@ -81,20 +82,38 @@ func routeLabel(c *app.RequestContext) string {
 // methodLabel passes the standard methods through and folds everything else, since
 // the method token is chosen by the client and unmatched requests reach the middleware.
 func methodLabel(c *app.RequestContext) string {
-	switch m := string(c.Request.Method()); m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
-		return m
-	default:
-		return methodOther
+	m := c.Request.Method()
+	for _, s := range standardMethods {
+		if string(m) == s { // compares without copying m
+			return s
+		}
 	}
+	return methodOther
 }
+
+var standardMethods = [...]string{http.MethodGet, http.MethodPost, http.MethodHead, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace}
 
 // HTTPMetrics holds the request metrics of one Hertz server.
 type HTTPMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+
+	// The series each request lands in, looked up once: the vectors hash every
+	// label value and format the status on each lookup. The label values are
+	// bounded (route patterns, standard methods, statuses), and so are these.
+	mu        sync.RWMutex
+	durations map[durationSeries]prometheus.Observer
+	counts    map[countSeries]prometheus.Counter
+}
+
+type durationSeries struct{ route, method string }
+
+type countSeries struct {
+	route, method string
+	status        int
+	ok            bool
 }
 
 // NewHTTPMetrics creates the HTTP request metrics and registers them with reg. Like
@@ -121,6 +140,8 @@ func NewHTTPMetrics(reg prometheus.Registerer) *HTTPMetrics {
 			Name:      "http_requests_in_flight",
 			Help:      "HTTP requests being served.",
 		}),
+		durations: map[durationSeries]prometheus.Observer{},
+		counts:    map[countSeries]prometheus.Counter{},
 	}
 	reg.MustRegister(m.requests, m.duration, m.inFlight)
 	return m
@@ -138,10 +159,32 @@ func (m *HTTPMetrics) Middleware() app.HandlerFunc {
 
 		c.Next(ctx)
 
-		route, method := routeLabel(c), methodLabel(c)
-		m.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
-		m.requests.WithLabelValues(route, method, strconv.Itoa(c.Response.StatusCode()), outcome(c)).Inc()
+		d := durationSeries{routeLabel(c), methodLabel(c)}
+		n := countSeries{d.route, d.method, c.Response.StatusCode(), outcome(c) == OutcomeOK}
+		m.mu.RLock()
+		obs, okD := m.durations[d]
+		cnt, okN := m.counts[n]
+		m.mu.RUnlock()
+		if !okD || !okN {
+			obs, cnt = m.series(d, n)
+		}
+		obs.Observe(time.Since(start).Seconds())
+		cnt.Inc()
 	}
+}
+
+// series looks up and keeps the series of a request the maps did not hold yet.
+func (m *HTTPMetrics) series(d durationSeries, n countSeries) (prometheus.Observer, prometheus.Counter) {
+	out := OutcomeError
+	if n.ok {
+		out = OutcomeOK
+	}
+	obs := m.duration.WithLabelValues(d.route, d.method)
+	cnt := m.requests.WithLabelValues(n.route, n.method, strconv.Itoa(n.status), out)
+	m.mu.Lock()
+	m.durations[d], m.counts[n] = obs, cnt
+	m.mu.Unlock()
+	return obs, cnt
 }
 
 // MetricsHandler serves everything g gathers in the Prometheus exposition format the

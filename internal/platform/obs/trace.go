@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/bytedance/gopkg/cloud/metainfo"
 	"github.com/cloudwego/hertz/pkg/app"
@@ -107,8 +108,15 @@ func StartTracing(ctx context.Context, o TracingOptions) (stop func(context.Cont
 	}))
 	otel.SetTextMapPropagator(Propagator())
 	otel.SetTracerProvider(tp)
+	tracingOn.Store(true)
 	return tp.Shutdown, nil
 }
+
+// tracingOn is set once StartTracing has installed a provider. Until then every
+// span the global provider starts is a no-op, so the middleware that uses the
+// globals skips making spans at all: a few allocations on every request and
+// every call that buy nothing.
+var tracingOn atomic.Bool
 
 // tracerScope names this package's instrumentation in the spans it makes.
 const tracerScope = "github.com/mdouyin/mdouyin/internal/platform/obs"
@@ -133,21 +141,26 @@ func WithPropagator(p propagation.TextMapPropagator) TraceOption {
 	return func(c *traceConfig) { c.prop = p }
 }
 
-// newTraceConfig resolves the globals once. Resolved before StartTracing they
+// newTraceConfig resolves the globals once, and reports through active whether
+// spans are worth starting: always with a provider of the caller's, and with
+// the global one once tracing has started. Resolved before StartTracing they
 // still work: OpenTelemetry's global provider and propagator forward to the
 // ones installed later.
-func newTraceConfig(opts []TraceOption) (trace.Tracer, propagation.TextMapPropagator) {
+func newTraceConfig(opts []TraceOption) (tracer trace.Tracer, prop propagation.TextMapPropagator, active func() bool) {
 	c := traceConfig{}
 	for _, o := range opts {
 		o(&c)
 	}
-	if c.provider == nil {
+	active = tracingOn.Load
+	if c.provider != nil {
+		active = func() bool { return true }
+	} else {
 		c.provider = otel.GetTracerProvider()
 	}
 	if c.prop == nil {
 		c.prop = otel.GetTextMapPropagator()
 	}
-	return c.provider.Tracer(tracerScope), c.prop
+	return c.provider.Tracer(tracerScope), c.prop, active
 }
 
 // Attribute keys of our own, beside the semantic conventions'.
@@ -166,8 +179,12 @@ const (
 // (/healthz, /readyz, /metrics) are not traced: probes and scrapes would
 // outnumber real traffic.
 func HTTPTracing(opts ...TraceOption) app.HandlerFunc {
-	tracer, prop := newTraceConfig(opts)
+	tracer, prop, active := newTraceConfig(opts)
 	return func(ctx context.Context, c *app.RequestContext) {
+		if !active() {
+			c.Next(ctx)
+			return
+		}
 		method, route := methodLabel(c), routeLabel(c)
 		switch route {
 		case "/healthz", "/readyz", "/metrics":
@@ -219,9 +236,12 @@ var kitexSystem = semconv.RPCSystemNameKey.String("kitex")
 // client span named "<role>/<method>" and sends the span's context to the
 // server as transient metainfo (one hop only), which TTHeader carries.
 func KitexClientTracing(opts ...TraceOption) endpoint.Middleware {
-	tracer, prop := newTraceConfig(opts)
+	tracer, prop, active := newTraceConfig(opts)
 	return func(next endpoint.Endpoint) endpoint.Endpoint {
 		return func(ctx context.Context, req, resp any) error {
+			if !active() {
+				return next(ctx, req, resp)
+			}
 			ri := rpcinfo.GetRPCInfo(ctx)
 			ctx, span := tracer.Start(ctx, rpcName(ri), trace.WithSpanKind(trace.SpanKindClient))
 			if span.SpanContext().IsValid() {
@@ -240,9 +260,12 @@ func KitexClientTracing(opts ...TraceOption) endpoint.Middleware {
 // server span named "<role>/<method>", the child of the caller's client span
 // when the call carries its context.
 func KitexServerTracing(opts ...TraceOption) endpoint.Middleware {
-	tracer, prop := newTraceConfig(opts)
+	tracer, prop, active := newTraceConfig(opts)
 	return func(next endpoint.Endpoint) endpoint.Endpoint {
 		return func(ctx context.Context, req, resp any) error {
+			if !active() {
+				return next(ctx, req, resp)
+			}
 			ctx = prop.Extract(ctx, &metainfoCarrier{ctx: ctx})
 			ri := rpcinfo.GetRPCInfo(ctx)
 			ctx, span := tracer.Start(ctx, rpcName(ri), trace.WithSpanKind(trace.SpanKindServer))

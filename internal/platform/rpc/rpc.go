@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cloudwego/kitex/client"
+	"github.com/cloudwego/kitex/pkg/connpool"
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/server"
@@ -58,12 +59,27 @@ func ClientOptions(role string, addrs []string, timeout time.Duration) []client.
 	)
 }
 
+// Pool is the long-connection pool every client keeps per server address.
+// Kitex's default keeps at most 10 idle connections per address and 100 in
+// all: a gateway with more calls than that in flight to one role (64
+// concurrent app requests each make several) closes every connection past
+// the tenth as its call returns and dials a new one for the next call, so
+// under load most calls paid for a TCP connection. The pool keeps as many as
+// the load has needed, up to MaxIdlePerAddress, for a minute of idleness.
+var Pool = connpool.IdleConfig{
+	MinIdlePerAddress: 2,
+	MaxIdlePerAddress: 256,
+	MaxIdleGlobal:     4096,
+	MaxIdleTimeout:    time.Minute,
+}
+
 // BaseClientOptions are what every client needs whatever finds its servers
 // (static addresses, or discovery): the transport that carries business errors,
-// and a client span per attempt whose context travels to the server, so a call
-// retried on another replica shows each try.
+// the connection pool, and a client span per attempt whose context travels to
+// the server, so a call retried on another replica shows each try.
 func BaseClientOptions() []client.Option {
 	return []client.Option{
+		client.WithLongConnection(Pool),
 		client.WithTransportProtocol(transport.TTHeaderFramed),
 		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
 		client.WithClientBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: "mdouyin"}),
