@@ -154,7 +154,7 @@ func (f *fixture) publish(t *testing.T, user, vid, parent int64, text string) *c
 // asynchronously.
 func (f *fixture) searchUntil(t *testing.T, req *comment.SearchRequest, ok func(*comment.SearchResponse) bool) *comment.SearchResponse {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		r, err := f.api.Search(context.Background(), req)
 		if err != nil {

@@ -325,14 +325,23 @@ func natsOutage(t *testing.T, c *cluster, l *load, g *gateways, w *world, rep *r
 }
 
 // userRoleOutage stops every replica of the user role: the gateway must degrade
-// (video, comment and feed lists still answer, authors reduced to their ids;
-// the user route answers a clear error, not a 5xx) and recover when the role
-// returns.
+// (video, comment and feed lists still answer, authors it has not shown reduced
+// to their ids; the user route answers a clear error for a user it has not
+// shown, not a 5xx) and recover when the role returns.
 func userRoleOutage(t *testing.T, c *cluster, l *load, g *gateways, w *world, rep *report) {
 	waitSteady(t, l, "stopping the user role")
 	users := c.procs["user"]
 	// By now every video has comments, so the comment list has authors to show.
 	vid := w.videos[0]
+	// Gateways keep the profiles they have shown (they never change), so a user
+	// they have shown still has a page while the role is down; one registered
+	// now, and never shown, has none.
+	unseenName := fmt.Sprintf("unseen%d", time.Now().UnixNano()%1_000_000_000)
+	reg := g.call(http.MethodPost, "/douyin/user/register/", url.Values{"username": {unseenName}, "password": {"unseen-password"}})
+	if !reg.ok() {
+		t.Fatalf("register a user no gateway has shown: %s", reg)
+	}
+	unseen := num(reg.body, "user_id")
 	killAt := time.Now()
 	var wg sync.WaitGroup
 	for _, p := range users {
@@ -383,7 +392,7 @@ func userRoleOutage(t *testing.T, c *cluster, l *load, g *gateways, w *world, re
 		check("publish list", a, list(a.body, "video_list"), "author")
 		a = g.call(http.MethodGet, "/douyin/comment/list/", url.Values{"video_id": {id(vid.id)}})
 		check("comment list", a, list(a.body, "comment_list"), "user")
-		a = g.call(http.MethodGet, "/douyin/user/", url.Values{"user_id": {id(vid.author)}, "token": {w.probe.token}})
+		a = g.call(http.MethodGet, "/douyin/user/", url.Values{"user_id": {id(unseen)}, "token": {w.probe.token}})
 		worstLatency = max(worstLatency, a.latency)
 		if a.outcome != refused || a.http != http.StatusOK || a.code == 0 {
 			problems = append(problems, "user info must answer a non-zero status_code with HTTP 200 while the user role is down: "+a.String())
