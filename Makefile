@@ -5,7 +5,7 @@ MODULE  := github.com/mdouyin/mdouyin
 IDL     := base user video favorite relation message comment
 BIN     := bin/mdouyin
 
-.PHONY: help run build test vet unit race gen gen-check deps tidy cluster-up cluster-down test-cluster failover
+.PHONY: help run build test vet unit race gen gen-check deps tidy cluster-up cluster-down test-cluster failover crash bench explain scale fuzz
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,6 +23,7 @@ test: gen-check vet unit ## Check generated code, vet, and run every test.
 
 vet: ## go vet and gofmt.
 	$(GO) vet ./...
+	$(GO) vet -tags crash,failover ./test/...
 	@out=$$(gofmt -l cmd internal test deploy); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # With MDOUYIN_TEST_MYSQL_DSN set (CI sets it), test/e2e runs a second time with its
@@ -30,11 +31,23 @@ vet: ## go vet and gofmt.
 # streams and durable consumers with any other server on the same NATS.
 unit: ## Run the tests (the MDOUYIN_TEST_* variables add MariaDB, Redis and NATS, a second e2e run on them, the failover tests and the e2e suite against a cluster).
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory crash
 	@if [ -n "$$MDOUYIN_TEST_MYSQL_DSN" ]; then \
 	  echo "MDOUYIN_E2E_STORES=external $(GO) test -race -count=1 -timeout 20m ./test/e2e/"; \
 	  MDOUYIN_E2E_STORES=external $(GO) test -race -count=1 -timeout 20m ./test/e2e/ && \
 	  $(MAKE) --no-print-directory failover test-cluster; \
 	fi
+
+crash: ## Crash test: kill -9 under a mixed write load, cycle after cycle: the one-process server, and with MDOUYIN_TEST_MYSQL_DSN a random role of a cluster too (CRASH_CYCLES, CRASH_CLUSTER_CYCLES, CRASH_SEED).
+	$(GO) test -tags crash -count=1 -timeout 20m -v $(if $(MDOUYIN_TEST_MYSQL_DSN),,-skip TestCrashCluster) ./test/crash/
+
+# Every fuzz target for a short budget each, from its seed corpus alone
+# (scripts/fuzz.sh says which FUZZ* variables change that); the seed corpora
+# also run as tests under `go test`.
+FUZZTIME ?= 5s
+fuzz: ## Run every Go fuzz target for FUZZTIME (default 5s; FuzzGateway 45s) and print the executions reached.
+	@GO="$(GO)" FUZZTIME="$(FUZZTIME)" FUZZ_FRESH=1 scripts/fuzz.sh
 
 failover: ## Kill replicas, Redis, NATS and the user role of a cluster under load (needs MDOUYIN_TEST_MYSQL_DSN, redis-server, ffmpeg).
 	$(GO) test -tags failover -count=1 -timeout 20m -v ./test/failover/
@@ -59,3 +72,14 @@ cluster-down: ## Stop what cluster-up started (CLUSTER_PURGE=1 also deletes its 
 
 test-cluster: ## Run test/e2e against a fresh cluster, then stop it.
 	@GO="$(GO)" deploy/cluster.sh test
+
+# scripts/bench.sh says which BENCH_* variables change the dataset, the load and
+# the placements; the defaults run in minutes on a laptop.
+bench: ## Every load-tool scenario in both placements on a seeded dataset; the table goes into docs/benchmarks.md (BENCH_OUT=- for stdout).
+	@GO="$(GO)" scripts/bench.sh
+
+scale: ## Feed p99 at 10k users and at the reference size (1M users), one process; a table on stdout (scripts/scale.sh: SCALE_SIZES, SCALE_RATE).
+	@GO="$(GO)" scripts/scale.sh
+
+explain: ## The plans of the statements the server sends under load, on MariaDB and SQLite, into docs/benchmarks.md (EXPLAIN_OUT=- for stdout).
+	@GO="$(GO)" scripts/explain.sh

@@ -39,7 +39,8 @@
 # the script neither checks nor starts one. Defaults the script adds: MDOUYIN_REDIS_DB=12
 # (apart from the tests' databases 0 and 13 on a shared Redis),
 # MDOUYIN_NAMESPACE=cluster (NATS streams and subjects, etcd and Redis keys apart from
-# other deployments on shared servers),
+# other deployments on shared servers), MDOUYIN_DB_MAX_OPEN_CONNS=120/(7 × replicas)
+# (the roles' MySQL pools together fit a stock MariaDB's 151 connections),
 # MDOUYIN_S3_BUCKET=mdouyin (mdouyin creates it), and a JWT secret, an admin password
 # and S3 keys generated once into the run directory.
 #
@@ -684,6 +685,9 @@ cmd_up() {
 	export MDOUYIN_EVENTS_DRIVER=${MDOUYIN_EVENTS_DRIVER:-nats} MDOUYIN_NAMESPACE=${MDOUYIN_NAMESPACE-cluster}
 	export MDOUYIN_BLOB_DRIVER=${MDOUYIN_BLOB_DRIVER:-s3} MDOUYIN_S3_BUCKET=${MDOUYIN_S3_BUCKET:-mdouyin}
 	export MDOUYIN_S3_REGION=${MDOUYIN_S3_REGION:-us-east-1}
+	# Seven roles keep a database pool per process: share about 120 connections
+	# among them, so the cluster fits a stock MariaDB (max_connections 151).
+	export MDOUYIN_DB_MAX_OPEN_CONNS=${MDOUYIN_DB_MAX_OPEN_CONNS:-$((120 / (7 * REPLICAS) > 2 ? 120 / (7 * REPLICAS) : 2))}
 	secret MDOUYIN_JWT_SECRET jwt.secret 32
 	secret MDOUYIN_ADMIN_PASSWORD admin.password 12
 	if [[ -z ${MDOUYIN_S3_ENDPOINT:-} ]]; then

@@ -36,7 +36,8 @@ Scenarios (--scenario, comma-separated; each runs for --duration in turn):
 %s  mix                the weighted mix (--mix name=weight,...); default weights:
                      %s
   all                every scenario above, one by one
-  reads              feed_guest, feed_user, user_info, comment_list_hot, comment_list_cold
+  reads              feed_guest, feed_user, user_info, comment_list_hot,
+                     comment_list_hot_guest, comment_list_cold
   ceiling            the reads with --compare-ceiling (also: mdouyin bench ceiling)
 
 --compare-ceiling first records the target's guest-feed answer, serves those

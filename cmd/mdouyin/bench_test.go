@@ -105,7 +105,7 @@ func TestBenchAgainstAServer(t *testing.T) {
 			t.Errorf("run %s: %+v ratio %v", r.Name, r.Row, r.Ratio)
 		}
 	}
-	if want := "ceiling feed_guest feed_user user_info comment_list_hot comment_list_cold"; strings.Join(names, " ") != want {
+	if want := "ceiling feed_guest feed_user user_info comment_list_hot comment_list_hot_guest comment_list_cold"; strings.Join(names, " ") != want {
 		t.Errorf("runs %v, want %s", names, want)
 	}
 	if rep.CeilingRPS <= 0 || *rep.Runs[0].Ratio != 1 {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mdouyin/mdouyin/internal/commentsvc"
 	"github.com/mdouyin/mdouyin/internal/config"
 	"github.com/mdouyin/mdouyin/internal/favoritesvc"
 	"github.com/mdouyin/mdouyin/internal/messagesvc"
@@ -41,9 +42,16 @@ holds the newest videos of the push-mode authors they follow. They follow the
 configuration's feed.pull_threshold and feed.inbox_size (MDOUYIN_FEED_*), so
 seed with the settings the server will run with.
 
+Comments go to videos by the same popularity as the likes, in two-level threads
+(about 30% are replies, some answering replies), with likes skewed toward the
+early comments; about 2% are deleted and 1% held for review or rejected. Floors
+and every count are written exact (mdouyin check finds no difference). The
+comment search index is not filled: run mdouyin reindex for the console's search.
+
 The reference size:
   mdouyin seed --users 1000000 --follows 10000000 --videos 1000000 --likes 10000000 \
-    --messages 1000000 --big-authors 5 --big-followers 1000000
+    --messages 1000000 --comments 10000000 --comment-likes 10000000 \
+    --big-authors 5 --big-followers 1000000 --readers 64 --reader-follows 200
 
 Flags:
 `
@@ -61,8 +69,12 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	fs.IntVar(&o.Videos, "videos", def.Videos, "videos to publish")
 	fs.IntVar(&o.Likes, "likes", def.Likes, "likes, skewed toward popular videos")
 	fs.IntVar(&o.Messages, "messages", def.Messages, "chat messages between friends")
+	fs.IntVar(&o.Comments, "comments", def.Comments, "comments, skewed toward popular videos, about 30% of them replies")
+	fs.IntVar(&o.CommentLikes, "comment-likes", def.CommentLikes, "likes of comments, skewed toward early comments")
 	fs.IntVar(&o.BigAuthors, "big-authors", def.BigAuthors, "authors followed by --big-followers users each")
 	fs.IntVar(&o.BigFollowers, "big-followers", def.BigFollowers, "followers of each big author (at most every other user)")
+	fs.IntVar(&o.Readers, "readers", def.Readers, "the first this many users each follow --reader-follows users, every big author among them (the logged-in feed of issue 7)")
+	fs.IntVar(&o.ReaderFollows, "reader-follows", def.ReaderFollows, "users each of --readers follows")
 	fs.Func("author-followers", "comma-separated follower counts: one more author with exactly each, e.g. 1000000,10000,10 (printed with their names)", func(v string) error {
 		o.AuthorFollowers = nil
 		for _, f := range strings.Split(v, ",") {
@@ -137,9 +149,15 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "seeded %d users, %d follows (%d friend pairs), %d videos, %d likes, %d messages in %s (%.0f rows/s)\n",
-		res.Users, res.Follows, res.Friendships, res.Videos, res.Likes, res.Messages,
+	fmt.Fprintf(stdout, "seeded %d users, %d follows (%d friend pairs), %d videos, %d likes, %d messages, %d comments, %d comment likes in %s (%.0f rows/s)\n",
+		res.Users, res.Follows, res.Friendships, res.Videos, res.Likes, res.Messages, res.Comments, res.CommentLikes,
 		res.Elapsed.Round(time.Millisecond), float64(res.Rows())/res.Elapsed.Seconds())
+	if res.Comments > 0 {
+		fmt.Fprintf(stdout, "wrote %d comments (%d replies) and %d comment likes in %s (%.0f rows/s); most commented video %d (%d comments)\n",
+			res.Comments, res.Replies, res.CommentLikes, res.CommentsElapsed.Round(time.Millisecond),
+			float64(res.Comments+res.CommentLikes)/max(res.CommentsElapsed.Seconds(), 1e-9),
+			res.MostCommented.VideoID, res.MostCommented.Comments)
+	}
 	fmt.Fprintf(stdout, "filled %d inbox entries of %d users in %s (%.0f entries/s; pull threshold %d, inbox size %d)\n",
 		res.InboxEntries, res.InboxUsers, res.InboxElapsed.Round(time.Millisecond),
 		float64(res.InboxEntries)/max(res.InboxElapsed.Seconds(), 1e-9), o.PullThreshold, o.InboxSize)
@@ -221,6 +239,12 @@ func openSeedStores(ctx context.Context, cfg config.Config) (st seed.Stores, clo
 		return st, nil, err
 	}
 	if st.Messages, err = messagesvc.NewSQLStore(ctx, d); err != nil {
+		return st, nil, err
+	}
+	if d, err = open("comment"); err != nil {
+		return st, nil, err
+	}
+	if st.Comments, err = commentsvc.NewSQLStore(ctx, d, nil); err != nil {
 		return st, nil, err
 	}
 	if st.Blobs, err = blob.NewLocal(cfg.BlobDir()); err != nil {

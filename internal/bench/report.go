@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -205,4 +206,158 @@ func writeTable(w io.Writer, rows [][]string) {
 		}
 		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 	}
+}
+
+// Placement is one placement's reports (the server in one process, a
+// cluster), for WriteMarkdown.
+type Placement struct {
+	Name    string
+	Reports []*Report
+	// ServerNote says what the server CPU of this placement covers when that
+	// is not the whole server (a cluster measured at its gateway).
+	ServerNote string
+}
+
+// WriteMarkdown writes every run of every placement as one markdown table, a
+// row per scenario and placement, scenarios in the order they first ran (a run
+// under another load than the placement's first report is named with it):
+// throughput, latency, errors, the ratio to the placement's own ceiling
+// (measured in the same session), and the server's CPU per answered request.
+// Notes under the table say what the ceiling's CPU covers, which kinds of
+// error occurred, and each placement's ServerNote.
+func WriteMarkdown(w io.Writer, placements []Placement) error {
+	type cell struct {
+		run     *RunReport
+		ceiling float64
+		load    string // the run's load, when not the placement's usual one
+	}
+	var order []string
+	rows := map[string]map[int]cell{}
+	for p, pl := range placements {
+		ceiling := 0.0
+		for _, rep := range pl.Reports {
+			ceiling = max(ceiling, rep.CeilingRPS)
+		}
+		for _, rep := range pl.Reports {
+			load := ""
+			if first := pl.Reports[0]; rep.Model != first.Model || rep.Connections != first.Connections || rep.Rate != first.Rate {
+				load = fmt.Sprintf(" (%d connections)", rep.Connections)
+				if rep.Model == "open" {
+					load = fmt.Sprintf(" (open loop, %s/s)", thousands(rep.Rate))
+				}
+			}
+			for i := range rep.Runs {
+				run := &rep.Runs[i]
+				key := run.Name + load // a scenario run under two loads makes two rows
+				if rows[key] == nil {
+					rows[key] = map[int]cell{}
+					order = append(order, key)
+				}
+				rows[key][p] = cell{run, ceiling, load}
+			}
+		}
+	}
+	var b strings.Builder
+	b.WriteString("| scenario | placement | req/s | p50 / p99 ms | errors | ratio to ceiling | server µs CPU/req |\n")
+	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: |\n")
+	var notes []string
+	for _, name := range order {
+		for p, pl := range placements {
+			c, ok := rows[name][p]
+			if !ok {
+				continue
+			}
+			run := c.run
+			label := name
+			if run.Name == "ceiling" {
+				label = "ceiling (bare Hertz) ¹"
+			}
+			ratio := "–"
+			switch {
+			case run.Ratio != nil:
+				ratio = fmt.Sprintf("%.2f", *run.Ratio)
+			case c.ceiling > 0:
+				ratio = fmt.Sprintf("%.2f", run.RPS/c.ceiling)
+			}
+			cpu := "–"
+			if run.Server != nil {
+				cpu = thousands(run.Server.CPUPerReq)
+			}
+			errors := strconv.FormatInt(run.Errors, 10)
+			if run.Errors > 0 {
+				errors = fmt.Sprintf("%d (%.1f%%)", run.Errors, 100*float64(run.Errors)/float64(max(run.Requests, 1)))
+				each := run.Scenarios // a mix's errors, by scenario
+				if len(each) == 0 {
+					each = []Row{run.Row}
+				}
+				for _, s := range each {
+					for _, k := range slices.Sorted(maps.Keys(s.ErrorKinds)) {
+						where := name
+						if s.Scenario != run.Name {
+							where += "/" + s.Scenario
+						}
+						notes = append(notes, fmt.Sprintf("%s, %s: %s ×%d, e.g. `%s`", where, pl.Name, k, s.ErrorKinds[k],
+							sample(s.ErrorSamples[k])))
+					}
+				}
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s / %s | %s | %s | %s |\n", label, pl.Name, rate(run.RPS),
+				latency(run.Latency.P50), latency(run.Latency.P99), errors, ratio, cpu)
+		}
+	}
+	b.WriteString("\n¹ A bare Hertz server inside the load tool replays the placement's guest-feed answer byte for byte;" +
+		" its CPU is the tool's and the ceiling's together. Ratios are to the ceiling of the same placement and session.\n")
+	for _, pl := range placements {
+		if pl.ServerNote != "" {
+			fmt.Fprintf(&b, "\n%s: %s\n", pl.Name, pl.ServerNote)
+		}
+	}
+	if len(notes) > 0 {
+		b.WriteString("\nErrors:\n")
+		for _, n := range notes {
+			b.WriteString("- " + n + "\n")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// thousands formats a non-negative figure without decimals and with thousands
+// separators, as the tables in docs/benchmarks.md write them.
+func thousands(v float64) string {
+	s := strconv.FormatInt(int64(math.Round(v)), 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// rate formats requests per second: one decimal below 100, none from there on.
+func rate(v float64) string {
+	if v < 99.95 {
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return thousands(v)
+}
+
+// sample makes an error message fit on one line of a markdown list, in a code
+// span: whitespace folded, backquotes replaced, at most 160 characters.
+func sample(msg string) string {
+	msg = strings.ReplaceAll(strings.Join(strings.Fields(msg), " "), "`", "'")
+	if r := []rune(msg); len(r) > 160 {
+		msg = string(r[:159]) + "…"
+	}
+	return msg
+}
+
+// latency formats milliseconds: two decimals below 10 ms, one below 100 ms,
+// none from there on.
+func latency(ms float64) string {
+	switch {
+	case ms < 9.995:
+		return strconv.FormatFloat(ms, 'f', 2, 64)
+	case ms < 99.95:
+		return strconv.FormatFloat(ms, 'f', 1, 64)
+	}
+	return thousands(ms)
 }

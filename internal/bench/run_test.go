@@ -259,7 +259,7 @@ func TestParseMixAndScenarios(t *testing.T) {
 		}
 	}
 	names, ceiling, err := ExpandScenarios("ceiling")
-	if err != nil || !ceiling || !slices.Equal(names, []string{"feed_guest", "feed_user", "user_info", "comment_list_hot", "comment_list_cold"}) {
+	if err != nil || !ceiling || !slices.Equal(names, []string{"feed_guest", "feed_user", "user_info", "comment_list_hot", "comment_list_hot_guest", "comment_list_cold"}) {
 		t.Errorf("ceiling: %v %v %v", names, ceiling, err)
 	}
 	if names, _, err := ExpandScenarios("all"); err != nil || len(names) != len(catalog) {

@@ -85,7 +85,7 @@ type Env struct {
 	Accounts []Account
 	Videos   []Video
 	Users    []int64 // video authors and our accounts: user info and follow targets
-	Hot      Video   // the video of comment_list_hot: most comments among Videos
+	Hot      Video   // the video of comment_list_hot and like_hot: most comments among Videos
 	Clip     []byte  // the video that publish uploads
 	RunID    string  // unique per invocation: names and texts carry it
 	seq      atomic.Int64
@@ -138,10 +138,24 @@ var catalog = []scenarioDef{
 			w.intParam("action_type", 1+w.rng.Int64N(2))
 			return w.request(req, http.MethodPost)
 		}},
+	{"like_hot", false, needAccount | needVideo, "POST /douyin/favorite/action/ like or unlike (at random) of one video (the hot one) by a random account",
+		func(e *Env, w *Worker, req *protocol.Request) error {
+			w.start(e.Base, "/douyin/favorite/action/")
+			w.param("token", e.account(w).Token)
+			w.intParam("video_id", e.Hot.ID)
+			w.intParam("action_type", 1+w.rng.Int64N(2))
+			return w.request(req, http.MethodPost)
+		}},
 	{"comment_list_hot", true, needAccount | needVideo, "GET /douyin/comment/list/ of the video with the most comments",
 		func(e *Env, w *Worker, req *protocol.Request) error {
 			w.start(e.Base, "/douyin/comment/list/")
 			w.param("token", e.account(w).Token)
+			w.intParam("video_id", e.Hot.ID)
+			return w.request(req, http.MethodGet)
+		}},
+	{"comment_list_hot_guest", true, needVideo, "GET /douyin/comment/list/ of the video with the most comments, without a token",
+		func(e *Env, w *Worker, req *protocol.Request) error {
+			w.start(e.Base, "/douyin/comment/list/")
 			w.intParam("video_id", e.Hot.ID)
 			return w.request(req, http.MethodGet)
 		}},
@@ -217,10 +231,11 @@ var catalog = []scenarioDef{
 
 // DefaultMix is the weighted mix of --scenario mix: mostly reading, as an app's
 // traffic is, with every write present. Publish is rare, because each one costs
-// the server a full decode of the clip.
+// the server a full decode of the clip. A sixth of the likes go to one video, as
+// on a video that went viral.
 var DefaultMix = []Weight{
 	{"feed_guest", 150}, {"feed_user", 250}, {"user_info", 100},
-	{"comment_list_hot", 100}, {"comment_list_cold", 100}, {"like", 120},
+	{"comment_list_hot", 80}, {"comment_list_hot_guest", 20}, {"comment_list_cold", 100}, {"like", 100}, {"like_hot", 20},
 	{"comment_post", 40}, {"follow", 40}, {"chat_poll", 70}, {"chat_send", 29}, {"publish", 1},
 }
 

@@ -87,7 +87,8 @@ func Setup(ctx context.Context, client *http.Client, base string, o SetupOptions
 			e.Hot = v
 		}
 	}
-	if slices.Contains(o.Scenarios, "comment_list_hot") && e.Hot.ID != 0 && e.Hot.Comments < int64(o.HotComments) {
+	hotRead := slices.Contains(o.Scenarios, "comment_list_hot") || slices.Contains(o.Scenarios, "comment_list_hot_guest")
+	if hotRead && e.Hot.ID != 0 && e.Hot.Comments < int64(o.HotComments) {
 		n := int64(o.HotComments) - e.Hot.Comments
 		fmt.Fprintf(log, "video %d (the hot one) has %d comments: posting %d more\n", e.Hot.ID, e.Hot.Comments, n)
 		for i := range n {

@@ -1,7 +1,8 @@
 // Package seed writes a realistic dataset straight through the services' stores,
 // for measuring: users who share one password, a power-law follow graph with a few
 // authors followed by (nearly) everyone, friends who chat, videos spread over past
-// months that share one real media file, and likes skewed toward popular videos.
+// months that share one real media file, and likes and comments (two-level
+// threads, comment likes, a few deleted and held) skewed toward popular videos.
 //
 // Every row carries a historical time, and rows with ids take them from that past
 // second (idgen.NextAt), so ids and times agree as if the data had been written
@@ -9,7 +10,8 @@
 // transaction. Feed inboxes are filled as the live fan-out keeps them (see
 // seedInboxes), so a seeded user's following timeline is complete. The dataset is
 // a function of the options alone (seed, sizes, feed settings and end time): the
-// same flags give the same users, graph, videos, likes, messages and inboxes.
+// same flags give the same users, graph, videos, likes, messages, inboxes and
+// comments.
 package seed
 
 import (
@@ -22,6 +24,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mdouyin/mdouyin/internal/commentsvc"
 	"github.com/mdouyin/mdouyin/internal/favoritesvc"
 	"github.com/mdouyin/mdouyin/internal/messagesvc"
 	"github.com/mdouyin/mdouyin/internal/password"
@@ -40,6 +43,9 @@ type Options struct {
 	Videos   int
 	Likes    int
 	Messages int // chat messages, between friends only
+	Comments int // comments, top-level and replies, on videos by popularity
+	// CommentLikes are likes of comments, by distinct users per comment.
+	CommentLikes int
 
 	// BigAuthors users are each followed by BigFollowers users (at most every other
 	// user): the authors whose feed fan-out is pulled, not pushed.
@@ -51,6 +57,13 @@ type Options struct {
 	// Unlike the big authors they are drawn from the least popular users, so
 	// they publish few videos.
 	AuthorFollowers []int
+	// Readers are the first users (seed_000001, ...) made heavy readers of the
+	// feed: each follows ReaderFollows users, every big author among them (on
+	// top of the big authors' BigFollowers), the rest by popularity. Their
+	// follows count toward Follows. Issue 7 measures the logged-in feed of such
+	// a user: following 200 authors including the ones with 1M followers.
+	Readers       int
+	ReaderFollows int
 
 	// PullThreshold and InboxSize are the feed settings of the server that will
 	// serve the data (feed.pull_threshold and feed.inbox_size): authors with at
@@ -74,8 +87,8 @@ type Options struct {
 // DefaultOptions is a small dataset that loads in seconds.
 func DefaultOptions() Options {
 	return Options{
-		Users: 1000, Follows: 10_000, Videos: 2000, Likes: 20_000, Messages: 2000,
-		BigAuthors: 2, BigFollowers: 1_000_000, Months: 6,
+		Users: 1000, Follows: 10_000, Videos: 2000, Likes: 20_000, Messages: 2000, Comments: 20_000, CommentLikes: 20_000,
+		BigAuthors: 2, BigFollowers: 1_000_000, ReaderFollows: 200, Months: 6,
 		PullThreshold: 10_000, InboxSize: 1000,
 		Seed: 1, Batch: 10_000, Password: "seed-password",
 	}
@@ -103,6 +116,7 @@ type Stores struct {
 	Videos    *videosvc.SQLStore
 	Favorites *favoritesvc.SQLStore
 	Messages  *messagesvc.SQLStore
+	Comments  *commentsvc.SQLStore
 	Blobs     blob.Store
 }
 
@@ -139,6 +153,12 @@ type Result struct {
 	// phase took.
 	InboxEntries, InboxUsers int64
 	InboxElapsed             time.Duration
+	// Comments and CommentLikes are the comments (Replies of them replies)
+	// and comment likes written; CommentsElapsed is how long that phase took,
+	// and MostCommented is the video with the most comments.
+	Comments, Replies, CommentLikes int64
+	CommentsElapsed                 time.Duration
+	MostCommented                   VideoComments
 	// BigAuthors are the ids of the authors with BigFollowers followers.
 	BigAuthors []int64
 	// Authors are the authors of Options.AuthorFollowers, in its order.
@@ -151,9 +171,17 @@ type Result struct {
 	Elapsed    time.Duration
 }
 
-// Rows is the number of fact rows written (accounts, follows, videos, likes and
-// messages; not count rows).
-func (r Result) Rows() int64 { return r.Users + r.Follows + r.Videos + r.Likes + r.Messages }
+// VideoComments is a video with its number of comments.
+type VideoComments struct {
+	VideoID  int64
+	Comments int64
+}
+
+// Rows is the number of fact rows written (accounts, follows, videos, likes,
+// messages, comments and comment likes; not count rows).
+func (r Result) Rows() int64 {
+	return r.Users + r.Follows + r.Videos + r.Likes + r.Messages + r.Comments + r.CommentLikes
+}
 
 // Seeder writes datasets.
 type Seeder struct {
@@ -197,6 +225,7 @@ type run struct {
 func (o Options) Validate() error {
 	switch {
 	case o.Users < 0 || o.Follows < 0 || o.Videos < 0 || o.Likes < 0 || o.Messages < 0 || o.BigAuthors < 0 || o.BigFollowers < 0 ||
+		o.Comments < 0 || o.CommentLikes < 0 || o.Readers < 0 || o.ReaderFollows < 0 ||
 		slices.ContainsFunc(o.AuthorFollowers, func(f int) bool { return f < 0 }):
 		return errors.New("seed: sizes must not be negative")
 	case o.Users == 0 && o.Follows+o.Videos+o.Likes+o.Messages > 0:
@@ -207,12 +236,27 @@ func (o Options) Validate() error {
 		return fmt.Errorf("seed: --big-authors %d and %d --author-followers are more than --users %d", o.BigAuthors, len(o.AuthorFollowers), o.Users)
 	case slices.ContainsFunc(o.AuthorFollowers, func(f int) bool { return f > o.Users-1 }):
 		return fmt.Errorf("seed: --author-followers %v: an author can have at most %d followers among --users %d", o.AuthorFollowers, max(o.Users-1, 0), o.Users)
+	case o.Readers > o.Users:
+		return fmt.Errorf("seed: --readers %d is more than --users %d", o.Readers, o.Users)
+	case o.Readers > 0 && o.ReaderFollows > o.Users-1:
+		return fmt.Errorf("seed: --reader-follows %d: a user can follow at most %d of --users %d", o.ReaderFollows, max(o.Users-1, 0), o.Users)
+	case o.Readers > 0 && o.ReaderFollows < o.BigAuthors:
+		return fmt.Errorf("seed: --reader-follows %d is less than --big-authors %d, whom every reader follows", o.ReaderFollows, o.BigAuthors)
 	case int64(o.Follows) > int64(o.Users)*int64(o.Users-1):
 		return fmt.Errorf("seed: --follows %d is more than %d users can make", o.Follows, int64(o.Users)*int64(o.Users-1))
 	case o.Likes > 0 && o.Videos == 0:
 		return errors.New("seed: likes need videos")
 	case int64(o.Likes) > int64(o.Users)*int64(o.Videos):
 		return fmt.Errorf("seed: --likes %d is more than %d users can give %d videos", o.Likes, o.Users, o.Videos)
+	case o.Comments > 0 && o.Videos == 0:
+		return errors.New("seed: comments need videos")
+	case o.CommentLikes > 0 && o.Comments == 0:
+		return errors.New("seed: comment likes need comments")
+	case int64(o.CommentLikes) > int64(o.Users)*int64(o.Comments)/2:
+		// A comment holds one like per user, and held ones none: half of
+		// every possible like leaves room to spare (should a video's share
+		// still not fit, the run fails rather than write fewer).
+		return fmt.Errorf("seed: --comment-likes %d is more than half of what %d users can give %d comments", o.CommentLikes, o.Users, o.Comments)
 	case o.Months < 1:
 		return errors.New("seed: --months must be at least 1")
 	case o.Batch < 1:
@@ -273,8 +317,9 @@ func (s *Seeder) Run(ctx context.Context, o Options) (Result, error) {
 	// ids stay a function of the options. The inboxes, the largest phase, need
 	// the whole graph and every video: the graph is drawn in memory first, so
 	// they start once the videos are in and run beside the follows, likes and
-	// messages.
-	graphDone, videosDone := make(chan struct{}), make(chan struct{})
+	// messages. The comments take ids too: they follow the likes, once the
+	// messages are in.
+	graphDone, videosDone, messagesDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	wait := func(ctx context.Context, done chan struct{}) error {
 		select {
 		case <-done:
@@ -295,15 +340,24 @@ func (s *Seeder) Run(ctx context.Context, o Options) (Result, error) {
 		if err := wait(gctx, videosDone); err != nil {
 			return err
 		}
-		return r.seedMessages(gctx)
+		if err := r.seedMessages(gctx); err != nil {
+			return err
+		}
+		close(messagesDone)
+		return nil
 	})
 	g.Go(func() error {
-		err := r.seedVideos(gctx)
-		if err == nil {
-			close(videosDone)
-			err = r.seedLikes(gctx)
+		if err := r.seedVideos(gctx); err != nil {
+			return err
 		}
-		return err
+		close(videosDone)
+		if err := r.seedLikes(gctx); err != nil {
+			return err
+		}
+		if err := wait(gctx, messagesDone); err != nil {
+			return err
+		}
+		return r.seedComments(gctx)
 	})
 	g.Go(func() error {
 		if err := wait(gctx, graphDone); err != nil {
@@ -325,7 +379,7 @@ func (s *Seeder) Run(ctx context.Context, o Options) (Result, error) {
 func (s *Seeder) checkEmpty(ctx context.Context) error {
 	checks := []func(context.Context) (bool, error){
 		s.stores.Users.Empty, s.stores.Relations.Empty, s.stores.Videos.Empty,
-		s.stores.Favorites.Empty, s.stores.Messages.Empty,
+		s.stores.Favorites.Empty, s.stores.Messages.Empty, s.stores.Comments.Empty,
 	}
 	for _, empty := range checks {
 		ok, err := empty(ctx)
@@ -477,14 +531,50 @@ func (r *run) planGraph(ctx context.Context) error {
 		bigTotal += int64(f)
 	}
 	ringTotal := 2 * int64(r.ring) * int64(n)
-	sh := newShares(o.Seed, streamFollowShares, n, max(int64(o.Follows)-bigTotal-ringTotal, 0))
+	set := make(map[int32]bool)
+	// must puts into set the users follower i follows whatever its share: the
+	// big authors whose window covers it and its ring neighbours (counted as
+	// bigTotal and ringTotal count them), and for a reader every big author.
+	// It returns how many of them those totals count.
+	must := func(i int32) int64 {
+		clear(set)
+		var counted int64
+		for j, b := range r.big {
+			if r.followsBig(i, j) {
+				set[b] = true
+				counted++
+			}
+		}
+		for d := 1; d <= r.ring; d++ {
+			set[(i+int32(d))%int32(n)] = true
+			set[(i-int32(d)+int32(n))%int32(n)] = true
+			counted += 2
+		}
+		if int(i) < o.Readers {
+			for _, b := range r.big[:o.BigAuthors] {
+				if b != i {
+					set[b] = true
+				}
+			}
+		}
+		return counted
+	}
+	// A reader follows exactly ReaderFollows users (or its must set, if
+	// larger) and takes no share: what that adds to the totals above is set
+	// aside before the shares are drawn.
+	readerFollows := func() int64 { return max(int64(o.ReaderFollows), int64(len(set))) }
+	var readerTotal int64
+	for i := range int32(min(o.Readers, n)) {
+		counted := must(i)
+		readerTotal += readerFollows() - counted
+	}
+	sh := newShares(o.Seed, streamFollowShares, n, max(int64(o.Follows)-bigTotal-ringTotal-readerTotal, 0))
 	rng := newRand(o.Seed, streamFollows)
 	pick := newPicker(rng, r.perm[o.BigAuthors:], n)
 	span := r.endMs - r.startMs
 	r.followees = make([]int32, 0, o.Follows)
 	r.followAt = make([]int64, 0, o.Follows)
 
-	set := make(map[int32]bool)
 	var carry int64
 	for i := range int32(n) {
 		if i%65536 == 0 {
@@ -492,22 +582,17 @@ func (r *run) planGraph(ctx context.Context) error {
 				return err
 			}
 		}
-		clear(set)
-		want := carry + sh.next()
-		for j, b := range r.big {
-			if r.followsBig(i, j) {
-				set[b] = true
-				want++
-			}
-		}
-		for d := 1; d <= r.ring; d++ {
-			set[(i+int32(d))%int32(n)] = true
-			set[(i-int32(d)+int32(n))%int32(n)] = true
-			want += 2
+		share := carry + sh.next()
+		want := share + must(i)
+		if int(i) < o.Readers {
+			want = readerFollows()
 		}
 		want = min(want, int64(o.Follows)-int64(len(r.followees)))
 		pick.fill(set, int(min(want, int64(n-1))), func(u int32) bool { return u != i && !isBig[u] })
 		carry = max(want-int64(len(set)), 0)
+		if int(i) < o.Readers {
+			carry += share // a reader's share moves on whole
+		}
 		from := len(r.followees)
 		for u := range set {
 			r.followees = append(r.followees, u)

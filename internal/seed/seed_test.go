@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mdouyin/mdouyin/internal/commentsvc"
 	"github.com/mdouyin/mdouyin/internal/favoritesvc"
 	"github.com/mdouyin/mdouyin/internal/messagesvc"
 	"github.com/mdouyin/mdouyin/internal/password"
@@ -32,7 +33,7 @@ import (
 )
 
 // services are the databases the seeder writes, by the names serve gives them.
-var services = []string{"user", "relation", "video", "favorite", "message"}
+var services = []string{"user", "relation", "video", "favorite", "message", "comment"}
 
 // env is one seeding target: the stores and, for the checks, their databases.
 type env struct {
@@ -99,6 +100,9 @@ func newEnv(t *testing.T, dbs map[string]*db.DB, dir string) *env {
 	if e.stores.Messages, err = messagesvc.NewSQLStore(ctx, dbs["message"]); err != nil {
 		t.Fatal(err)
 	}
+	if e.stores.Comments, err = commentsvc.NewSQLStore(ctx, dbs["comment"], nil); err != nil {
+		t.Fatal(err)
+	}
 	if e.blobs, err = blob.NewLocal(filepath.Join(dir, "blobs")); err != nil {
 		t.Fatal(err)
 	}
@@ -133,12 +137,14 @@ func ffmpegPath(t *testing.T) string {
 // feature: big authors, authors of a fixed size, friends, chats, a batch size
 // that splits unevenly, and a feed whose pull threshold puts the big authors and
 // the most followed ordinary users in pull mode, with inboxes small enough that
-// some fill up.
+// some fill up, and comments enough for threads, likes and every state.
 func tinyOptions() seed.Options {
 	o := seed.DefaultOptions()
 	o.Users, o.Follows, o.Videos, o.Likes, o.Messages = 60, 700, 90, 600, 150
+	o.Comments, o.CommentLikes = 900, 1500
 	o.BigAuthors, o.BigFollowers = 2, 40
 	o.AuthorFollowers = []int{25, 10}
+	o.Readers, o.ReaderFollows = 3, 15
 	o.PullThreshold, o.InboxSize = 25, 6
 	o.Months, o.Batch, o.Seed = 2, 37, 42
 	o.End = time.Now().Add(-time.Minute).Truncate(time.Second)
@@ -158,7 +164,7 @@ func runSeed(t *testing.T, e *env, o seed.Options) seed.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, phase := range []string{"users", "follows", "videos", "likes", "messages", "inboxes"} {
+	for _, phase := range []string{"users", "follows", "videos", "likes", "messages", "inboxes", "comments"} {
 		if !strings.Contains(bar.String(), phase+" ") {
 			t.Errorf("progress never showed %s:\n%s", phase, bar.String())
 		}
@@ -176,11 +182,14 @@ func TestSeed(t *testing.T) {
 			t.Run("counts equal the facts", func(t *testing.T) { checkCounts(t, e) })
 			t.Run("ids and times", func(t *testing.T) { checkTimes(t, e, res) })
 			t.Run("big authors", func(t *testing.T) { checkBigAuthors(t, e, o, res) })
+			t.Run("readers", func(t *testing.T) { checkReaders(t, e, o, res) })
 			t.Run("inboxes", func(t *testing.T) { checkInboxes(t, e, o, res) })
 			t.Run("following feed", func(t *testing.T) { checkFollowingFeed(t, e, o) })
 			t.Run("chats are between friends", func(t *testing.T) { checkFriends(t, e) })
 			t.Run("every user logs in", func(t *testing.T) { checkLogins(t, e, o, res) })
 			t.Run("media", func(t *testing.T) { checkMedia(t, e, res) })
+			t.Run("comments", func(t *testing.T) { checkComments(t, e, o, res) })
+			t.Run("the comment role serves them", func(t *testing.T) { checkCommentRole(t, e, res) })
 			t.Run("refuses a second run", func(t *testing.T) {
 				ids, err := idgen.New(idgen.MaxNode)
 				if err != nil {
@@ -216,6 +225,8 @@ func checkSizes(t *testing.T, e *env, o seed.Options, res seed.Result) {
 		{"video", "videos", o.Videos, res.Videos},
 		{"favorite", "favorite_likes", o.Likes, res.Likes},
 		{"message", "message_messages", o.Messages, res.Messages},
+		{"comment", "comment_index", o.Comments, res.Comments},
+		{"comment", "comment_likes", o.CommentLikes, res.CommentLikes},
 	}
 	for _, w := range want {
 		if w.got != int64(w.asked) {
@@ -225,7 +236,7 @@ func checkSizes(t *testing.T, e *env, o seed.Options, res seed.Result) {
 			t.Errorf("%s holds %d rows, asked for %d", w.table, n, w.asked)
 		}
 	}
-	if res.Rows() != int64(o.Users+o.Follows+o.Videos+o.Likes+o.Messages) {
+	if res.Rows() != int64(o.Users+o.Follows+o.Videos+o.Likes+o.Messages+o.Comments+o.CommentLikes) {
 		t.Errorf("Rows() = %d", res.Rows())
 	}
 }
@@ -364,8 +375,9 @@ func checkBigAuthors(t *testing.T, e *env, o seed.Options, res seed.Result) {
 		t.Fatal(err)
 	}
 	for _, b := range res.BigAuthors {
-		if got := counts[b].Follower; got != int64(o.BigFollowers) {
-			t.Errorf("big author %d has %d followers, want %d", b, got, o.BigFollowers)
+		// The readers follow every big author, on top of its BigFollowers.
+		if got := counts[b].Follower; got < int64(o.BigFollowers) || got > int64(o.BigFollowers+o.Readers) {
+			t.Errorf("big author %d has %d followers, want %d (and up to %d readers)", b, got, o.BigFollowers, o.Readers)
 		}
 		if works[b] < 1 {
 			t.Errorf("big author %d published nothing", b)
@@ -403,6 +415,30 @@ func checkBigAuthors(t *testing.T, e *env, o seed.Options, res seed.Result) {
 	}
 	if avg := int64(o.Follows / o.Users); top < 3*avg {
 		t.Errorf("most followed ordinary user has %d followers, average %d: no power law", top, avg)
+	}
+}
+
+// checkReaders checks that each of the first Readers users follows exactly
+// ReaderFollows users, every big author among them.
+func checkReaders(t *testing.T, e *env, o seed.Options, res seed.Result) {
+	ctx := context.Background()
+	for i := range o.Readers {
+		var id int64
+		name := fmt.Sprintf("seed_%06d", i+1)
+		if err := e.dbs["user"].QueryRowContext(ctx, "SELECT id FROM users WHERE name = ?", name).Scan(&id); err != nil {
+			t.Fatalf("reader %s: %v", name, err)
+		}
+		if n := count(t, e.dbs["relation"], "SELECT COUNT(*) FROM relation_follows WHERE follower_id = ?", id); n != int64(o.ReaderFollows) {
+			t.Errorf("reader %s follows %d users, want %d", name, n, o.ReaderFollows)
+		}
+		for _, b := range res.BigAuthors {
+			if b == id {
+				continue
+			}
+			if n := count(t, e.dbs["relation"], "SELECT COUNT(*) FROM relation_follows WHERE follower_id = ? AND followee_id = ?", id, b); n != 1 {
+				t.Errorf("reader %s does not follow big author %d", name, b)
+			}
+		}
 	}
 }
 
@@ -513,6 +549,10 @@ func digest(t *testing.T, e *env) string {
 		{"favorite", "SELECT user_id, video_id, author_id, created_at FROM favorite_likes ORDER BY user_id, video_id"},
 		{"message", "SELECT id, from_user_id, to_user_id, content, create_time FROM message_messages ORDER BY id"},
 		{"video", "SELECT user_id, video_id, create_time FROM video_inbox ORDER BY user_id, video_id"},
+		{"comment", `SELECT i.id, video_id, user_id, root_id, parent_id, floor, state, like_count, reply_count, reply_floor, hot,
+			version, i.created_at, content FROM comment_index i JOIN comment_content c ON c.comment_id = i.id ORDER BY i.id`},
+		{"comment", "SELECT video_id, top_floor, root_count, comment_count FROM comment_subject ORDER BY video_id"},
+		{"comment", "SELECT user_id, comment_id, created_at FROM comment_likes ORDER BY user_id, comment_id"},
 	} {
 		rows, err := e.dbs[q.service].QueryContext(context.Background(), q.query)
 		if err != nil {
@@ -552,6 +592,10 @@ func TestOptionsValidate(t *testing.T) {
 		"author followers over users": func(o *seed.Options) { o.AuthorFollowers = []int{o.Users} },
 		"authors over users":          func(o *seed.Options) { o.BigAuthors, o.AuthorFollowers = o.Users, []int{1} },
 		"author follows over follows": func(o *seed.Options) { o.AuthorFollowers = slices.Repeat([]int{900}, 10) },
+		"negative readers":            func(o *seed.Options) { o.Readers = -1 },
+		"readers over users":          func(o *seed.Options) { o.Readers = o.Users + 1 },
+		"reader follows over users":   func(o *seed.Options) { o.Readers, o.ReaderFollows = 1, o.Users },
+		"reader follows under big":    func(o *seed.Options) { o.Readers, o.ReaderFollows = 1, o.BigAuthors-1 },
 	}
 	for name, change := range bad {
 		o := seed.DefaultOptions()

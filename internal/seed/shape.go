@@ -18,6 +18,9 @@ const (
 	streamLikes
 	streamMessageShares
 	streamMessages
+	streamCommentVideos
+	streamComments
+	streamCommenters
 )
 
 func newRand(seed, stream uint64) *rand.Rand {
