@@ -116,8 +116,11 @@ type Service struct {
 	detector *hotkey.Detector
 	// beforeLoad, when set by a test, runs before a shared page is loaded.
 	beforeLoad func()
-	hotPages   *hotkey.Cache[*sharedPage]
-	stopWatch  func()
+	// redelete is when dropped cache entries are dropped again (the const of
+	// that name); 0, set by a test, drops them once.
+	redelete  time.Duration
+	hotPages  *hotkey.Cache[*sharedPage]
+	stopWatch func()
 
 	// Publishers waiting for the writer's answer, by comment id.
 	replyTo string
@@ -151,7 +154,7 @@ func New(store Store, videos video.VideoService, ids *idgen.Generator, bus *mq.B
 	s := &Service{
 		store: store, videos: videos, ids: ids, bus: bus, kv: kv, sets: sets,
 		words: wordfilter.New(o.SensitiveWords), log: log, o: o, now: now,
-		detector: hotkey.NewDetector(o.HotKeys),
+		detector: hotkey.NewDetector(o.HotKeys), redelete: redelete,
 		hotPages: hotkey.NewCache[*sharedPage](1024, hotPageTTL, now),
 		replyTo:  appliedSubjectPrefix + strings.ToLower(rand.Text()),
 		waiters:  make(map[int64]chan applied),

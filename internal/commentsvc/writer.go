@@ -17,7 +17,8 @@ import (
 // partition, each handling one message at a time (MaxAckPending 1), so the writes
 // of one video are applied strictly in order, by whichever replica holds the
 // partition's next message. A slow store slows the writers and the backlog waits
-// in the stream, not in memory.
+// in the stream, not in memory. It also follows the role's change events to
+// catch the caches up after a kill (followEvents).
 func (s *Service) RunWriters(ctx context.Context) error {
 	if err := EnsureStreams(ctx, s.bus); err != nil {
 		return err
@@ -38,6 +39,11 @@ func (s *Service) RunWriters(ctx context.Context) error {
 		}
 		defer sub.Stop()
 	}
+	sub, err := s.followEvents(ctx)
+	if err != nil {
+		return err
+	}
+	defer sub.Stop()
 	<-ctx.Done()
 	return nil
 }
@@ -190,7 +196,10 @@ func (s *Service) dropKeys(ctx context.Context, keys ...string) {
 	if err := s.kv.Delete(ctx, keys...); err != nil {
 		s.log.WarnContext(ctx, "could not drop cached comments", "err", err)
 	}
-	time.AfterFunc(redelete, func() {
+	if s.redelete == 0 {
+		return
+	}
+	time.AfterFunc(s.redelete, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = s.kv.Delete(ctx, keys...)

@@ -41,6 +41,13 @@ type ConsumerSpec struct {
 	// should have one, or every replica that is gone for good leaves its
 	// consumer behind.
 	InactiveThreshold time.Duration
+	// FromNow makes a consumer created now start with the messages published
+	// after it, not with everything the stream still keeps; a consumer that
+	// exists keeps its position. It suits a consumer added to a running
+	// deployment whose stream already holds days of messages it has no use for.
+	// Leave it the same for the life of the consumer: the server refuses to
+	// change where an existing consumer starts.
+	FromNow bool
 
 	// Concurrency is how many handlers run at once; 0 or 1 means one at a
 	// time, in stream order.
@@ -121,11 +128,15 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, handler Handler) (
 	if filter != "" {
 		filter = b.ns.subject(filter)
 	}
+	deliver := jetstream.DeliverAllPolicy
+	if spec.FromNow {
+		deliver = jetstream.DeliverNewPolicy
+	}
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.ns.stream(spec.Stream), jetstream.ConsumerConfig{
 		Durable:       spec.Durable,
 		FilterSubject: filter,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
+		DeliverPolicy: deliver,
 		MaxAckPending: spec.MaxAckPending,
 		AckWait:       spec.AckWait,
 		MaxDeliver:    spec.MaxDeliver,

@@ -1007,3 +1007,53 @@ func TestConsumerInactiveThreshold(t *testing.T) {
 		run(t, connectURL(t, testenv.NATSURL(t), WithNamespace("inactive_"+strconv.FormatInt(time.Now().UnixNano(), 36))))
 	})
 }
+
+// TestConsumerFromNow: a FromNow consumer created on a stream that already holds
+// messages starts after them; created again (a restart), it keeps its position,
+// so what was published while it was away still comes.
+func TestConsumerFromNow(t *testing.T) {
+	b := connectEmbedded(t, startEmbedded(t, t.TempDir()))
+	ctx := t.Context()
+	if err := b.EnsureStream(ctx, StreamSpec{Name: "FROMNOW", Subjects: []string{"fromnow.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(s string) {
+		t.Helper()
+		if err := b.Publish(ctx, "fromnow.x", "", []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make(chan string, 10)
+	consume := func() Subscription {
+		t.Helper()
+		sub, err := b.Consume(ctx, ConsumerSpec{Stream: "FROMNOW", Durable: "late", FromNow: true},
+			func(_ context.Context, m Msg) error { got <- string(m.Data); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sub
+	}
+	next := func(want string) {
+		t.Helper()
+		select {
+		case s := <-got:
+			if s != want {
+				t.Fatalf("consumer got %q, want %q", s, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("consumer got nothing; want %q", want)
+		}
+	}
+	publish("old-1")
+	publish("old-2")
+	sub := consume()
+	publish("new-1")
+	next("new-1")
+	sub.Stop()
+	publish("while-away")
+	sub = consume()
+	defer sub.Stop()
+	next("while-away")
+	publish("new-2")
+	next("new-2")
+}

@@ -107,9 +107,16 @@ func StartTracing(ctx context.Context, o TracingOptions) (stop func(context.Cont
 		log.Warn("tracing", "collector", o.Endpoint, "err", err)
 	}))
 	otel.SetTextMapPropagator(Propagator())
+	SetTracerProvider(tp)
+	return tp.Shutdown, nil
+}
+
+// SetTracerProvider makes tp OpenTelemetry's global provider and turns on the
+// spans of the middleware that uses the globals (tracingOn). StartTracing calls
+// it; so may a test that collects spans with a provider of its own.
+func SetTracerProvider(tp trace.TracerProvider) {
 	otel.SetTracerProvider(tp)
 	tracingOn.Store(true)
-	return tp.Shutdown, nil
 }
 
 // tracingOn is set once StartTracing has installed a provider. Until then every

@@ -156,7 +156,7 @@ func TestNoTraceContextWhileTracingOff(t *testing.T) {
 // obs.StartTracing does for a process, and puts the previous ones back after.
 func useGlobals(t *testing.T, tp trace.TracerProvider, prop propagation.TextMapPropagator) {
 	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
-	otel.SetTracerProvider(tp)
+	obs.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(prop)
 	t.Cleanup(func() {
 		otel.SetTracerProvider(prevTP)
