@@ -468,3 +468,46 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestVerifyRemembersOnlyWhatStillHolds: a token verified once is answered from
+// the Manager's memory afterwards, but that memory never outlives the token: as
+// the clock moves past its expiry (with Leeway) it is refused like any expired
+// token, and a token differing from a remembered one in a single byte is checked
+// in full and refused.
+func TestVerifyRemembersOnlyWhatStillHolds(t *testing.T) {
+	c := newClock(now)
+	m, err := NewManager(AudienceApp, KeyFromSecret(secretA), nil, time.Hour, WithClock(c.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := mustIssue(t, m, 42)
+	for i := range 3 {
+		if id, err := m.Verify(tok); err != nil || id != 42 {
+			t.Fatalf("verify #%d: id %d, err %v; want 42", i+1, id, err)
+		}
+	}
+	if m.verified.Len() != 1 {
+		t.Fatalf("%d tokens remembered, want 1", m.verified.Len())
+	}
+	last := tok[len(tok)-1] ^ 1
+	if _, err := m.Verify(tok[:len(tok)-1] + string(last)); errs.CodeOf(err) != base.ErrCode_Unauthenticated {
+		t.Fatalf("a token with its signature's last byte changed: %v, want Unauthenticated", err)
+	}
+
+	c.nanos.Store(now.Add(time.Hour + Leeway/2).UnixNano())
+	if id, err := m.Verify(tok); err != nil || id != 42 {
+		t.Fatalf("within the leeway after expiry: id %d, err %v; want 42", id, err)
+	}
+	c.nanos.Store(now.Add(time.Hour + Leeway).UnixNano())
+	if _, err := m.Verify(tok); errs.CodeOf(err) != base.ErrCode_Unauthenticated {
+		t.Fatalf("at expiry plus the leeway: %v, want Unauthenticated", err)
+	}
+	// A Manager that never saw the token agrees at each of those times.
+	fresh := func(at time.Time) error {
+		_, err := newManager(t, AudienceApp, KeyFromSecret(secretA), nil, time.Hour, at).Verify(tok)
+		return err
+	}
+	if fresh(now.Add(time.Hour+Leeway/2)) != nil || fresh(now.Add(time.Hour+Leeway)) == nil {
+		t.Fatal("a Manager parsing the token afresh disagrees with the remembered answers")
+	}
+}
