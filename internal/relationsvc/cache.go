@@ -35,7 +35,7 @@ const (
 // read asks the database for every author's counts and edge.
 func KeepStats(store Store) Store {
 	return &statsCache{Store: store, now: time.Now,
-		counts: map[int64]keptCounts{}, follows: map[int64]*keptFollows{}}
+		counts: map[int64]keptCounts{}, follows: map[int64]*keptFollows{}, writing: map[int64]int{}}
 }
 
 // statsCache is KeepStats's decorator: Stats reads through it, Follow and
@@ -50,6 +50,12 @@ type statsCache struct {
 	epoch   uint64
 	counts  map[int64]keptCounts
 	follows map[int64]*keptFollows // by viewer
+	// writing counts, per user, the follows and unfollows in progress that
+	// involve them. Their kept answers are neither used nor stored meanwhile: a
+	// change is visible to others from its commit on (its event is relayed at
+	// once, and the video role asks Stats about the edge in answer), before
+	// the write returns here.
+	writing map[int64]int
 }
 
 type keptCounts struct {
@@ -63,20 +69,40 @@ type keptFollows struct {
 }
 
 func (c *statsCache) Follow(ctx context.Context, ch Change) (bool, error) {
-	// Dropped even on an error: a failed commit may still have committed.
-	defer c.drop(ch)
+	c.begin(ch)
+	// Ended even on an error: a failed commit may still have committed.
+	defer c.end(ch)
 	return c.Store.Follow(ctx, ch)
 }
 
 func (c *statsCache) Unfollow(ctx context.Context, ch Change) (bool, error) {
-	defer c.drop(ch)
+	c.begin(ch)
+	defer c.end(ch)
 	return c.Store.Unfollow(ctx, ch)
 }
 
-// drop forgets what a change of the edge ch may have changed.
-func (c *statsCache) drop(ch Change) {
+// begin marks the users of the change ch as being written and forgets what it
+// may change; end does it again once the write has returned.
+func (c *statsCache) begin(ch Change) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.writing[ch.FollowerID]++
+	c.writing[ch.FolloweeID]++
+	c.dropLocked(ch)
+}
+
+func (c *statsCache) end(ch Change) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range []int64{ch.FollowerID, ch.FolloweeID} {
+		if c.writing[id]--; c.writing[id] <= 0 {
+			delete(c.writing, id)
+		}
+	}
+	c.dropLocked(ch)
+}
+
+func (c *statsCache) dropLocked(ch Change) {
 	c.epoch++
 	delete(c.counts, ch.FollowerID)
 	delete(c.counts, ch.FolloweeID)
@@ -90,13 +116,13 @@ func (c *statsCache) Stats(ctx context.Context, viewer int64, ids []int64) (map[
 	now := c.now()
 	epoch := c.epoch
 	var known map[int64]bool
-	if f := c.follows[viewer]; viewer != 0 && f != nil && now.Before(f.until) {
+	if f := c.follows[viewer]; viewer != 0 && f != nil && now.Before(f.until) && c.writing[viewer] == 0 {
 		known = f.known
 	}
 	for _, id := range ids {
 		kc, ok := c.counts[id]
 		followed, fok := known[id]
-		if !ok || !now.Before(kc.until) || (viewer != 0 && !fok) {
+		if !ok || !now.Before(kc.until) || (viewer != 0 && !fok) || c.writing[id] > 0 {
 			missing = append(missing, id)
 			continue
 		}
@@ -119,8 +145,8 @@ func (c *statsCache) Stats(ctx context.Context, viewer int64, ids []int64) (map[
 	return out, nil
 }
 
-// keep stores what a Stats read of ids found, unless a follow happened since
-// epoch.
+// keep stores what a Stats read of ids found, unless a follow began or ended
+// since epoch, and except what a follow in progress may be changing.
 func (c *statsCache) keep(epoch uint64, viewer int64, ids []int64, read map[int64]Stat) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -131,9 +157,11 @@ func (c *statsCache) keep(epoch uint64, viewer int64, ids []int64, read map[int6
 	prune(c.counts, len(ids), now, func(k keptCounts) time.Time { return k.until })
 	until := now.Add(statsCountsTTL)
 	for _, id := range ids {
-		c.counts[id] = keptCounts{Counts: read[id].Counts, until: until}
+		if c.writing[id] == 0 {
+			c.counts[id] = keptCounts{Counts: read[id].Counts, until: until}
+		}
 	}
-	if viewer == 0 {
+	if viewer == 0 || c.writing[viewer] > 0 {
 		return
 	}
 	f := c.follows[viewer]

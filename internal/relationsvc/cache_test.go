@@ -119,3 +119,77 @@ func TestKeepStats(t *testing.T) {
 	}
 	want(viewer, a, 0, 3, true)
 }
+
+// hookedStore runs after once the store has committed a follow or unfollow and
+// before the write returns to KeepStats: where the video role, woken by the
+// change's event, asks Stats about the edge.
+type hookedStore struct {
+	Store
+	after func()
+}
+
+func (h *hookedStore) Follow(ctx context.Context, ch Change) (bool, error) {
+	ok, err := h.Store.Follow(ctx, ch)
+	h.after()
+	return ok, err
+}
+
+func (h *hookedStore) Unfollow(ctx context.Context, ch Change) (bool, error) {
+	ok, err := h.Store.Unfollow(ctx, ch)
+	h.after()
+	return ok, err
+}
+
+// TestKeepStatsDuringAWrite: from the moment a follow or unfollow commits, Stats
+// answers the new edge and counts, even though the write has not yet returned
+// through KeepStats to drop what it kept.
+func TestKeepStatsDuringAWrite(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, db.Options{Driver: db.SQLite, DSN: filepath.Join(t.TempDir(), "relation.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	sql, err := NewSQLStore(ctx, d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooked := &hookedStore{Store: sql, after: func() {}}
+	kept := KeepStats(hooked)
+	const viewer, author = 1 << 40, 2 << 40
+	stat := func() Stat {
+		t.Helper()
+		got, err := kept.Stats(ctx, viewer, []int64{author})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got[author]
+	}
+	for i, follow := range []bool{true, false, true} {
+		before := stat() // kept: the edge as it was
+		if before.Followed == follow {
+			t.Fatalf("step %d: already %+v", i, before)
+		}
+		var during Stat
+		hooked.after = func() { during = stat() }
+		ch := Change{FollowerID: viewer, FolloweeID: author, At: int64(i + 1), EventID: int64(i + 1)}
+		if follow {
+			_, err = kept.Follow(ctx, ch)
+		} else {
+			_, err = kept.Unfollow(ctx, ch)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFollowers := int64(0)
+		if follow {
+			wantFollowers = 1
+		}
+		if during.Followed != follow || during.Follower != wantFollowers {
+			t.Fatalf("step %d (follow %v): between the commit and the write's return Stats said %+v", i, follow, during)
+		}
+		if after := stat(); after.Followed != follow || after.Follower != wantFollowers {
+			t.Fatalf("step %d (follow %v): after the write Stats says %+v", i, follow, after)
+		}
+	}
+}

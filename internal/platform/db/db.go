@@ -47,6 +47,9 @@ type Options struct {
 	DSN string
 	// MaxOpenConns bounds the connection pool; zero picks a default suited to the engine.
 	MaxOpenConns int
+	// BusyTimeout is, for SQLite, how long a statement outside InTx waits for the
+	// write lock before failing with "database is locked"; zero means 10 s.
+	BusyTimeout time.Duration
 }
 
 // DB is a connection pool together with the dialect it speaks. The embedded *sql.DB is used
@@ -54,6 +57,15 @@ type Options struct {
 type DB struct {
 	*sql.DB
 	Dialect Dialect
+
+	// writers, on SQLite, admits one InTx transaction at a time, in arrival order
+	// (a channel's waiting senders are served first come, first served). SQLite
+	// lets one writer in at a time and makes the others poll for the lock with
+	// growing sleeps, so under a burst of writers a waiter can keep missing its
+	// turn until the busy timeout fails it, however short each transaction; in
+	// this queue it waits only for the transactions ahead of it, for as long as
+	// its context allows. Nil on MySQL, which locks rows, not the database.
+	writers chan struct{}
 
 	// migrateMu serialises Migrate calls made through this DB. Across processes MySQL is
 	// protected by a server-side lock; a SQLite file belongs to one process, so this mutex is
@@ -128,7 +140,11 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 	}
 
 	q := url.Values{}
-	q.Set("_busy_timeout", fmt.Sprint(sqliteBusyTimeout.Milliseconds()))
+	busy := o.BusyTimeout
+	if busy <= 0 {
+		busy = sqliteBusyTimeout
+	}
+	q.Set("_busy_timeout", fmt.Sprint(busy.Milliseconds()))
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_foreign_keys", "on")
@@ -160,7 +176,7 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("db: sqlite %s: journal mode is %q, want wal (is the file on a local file system?)", path, mode)
 	}
-	return &DB{DB: sqlDB, Dialect: SQLite}, nil
+	return &DB{DB: sqlDB, Dialect: SQLite, writers: make(chan struct{}, 1)}, nil
 }
 
 func openMySQL(ctx context.Context, o Options) (*DB, error) {
@@ -280,10 +296,18 @@ func quoteMySQLIdent(name string) string {
 // pool clean.
 //
 // On SQLite the transaction takes the write lock at BEGIN (see Open), so transactions run
-// one at a time; a read-only transaction that must not wait for writers can use
+// one at a time, and they queue for it in this process first (DB.writers); a read-only transaction that must not wait for writers can use
 // BeginTx with sql.TxOptions{ReadOnly: true}, which the driver starts deferred. InTx never
 // retries: only the caller knows whether running fn twice is safe.
 func (db *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if db.writers != nil {
+		select {
+		case db.writers <- struct{}{}:
+			defer func() { <-db.writers }()
+		case <-ctx.Done():
+			return fmt.Errorf("db: begin transaction: %w", ctx.Err())
+		}
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("db: begin transaction: %w", err)

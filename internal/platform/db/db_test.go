@@ -1,6 +1,7 @@
 package db_test
 
 import (
+	"context"
 	crand "crypto/rand"
 	"database/sql"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
@@ -698,5 +700,65 @@ func concurrentMigrate(t *testing.T, tg target) {
 	}
 	if got, want := appliedVersions(t, first, "notes"), []int64{0, 1, 2}; !slices.Equal(got, want) {
 		t.Errorf("goose_notes holds %v, want each version once: %v", got, want)
+	}
+}
+
+// TestSQLiteWritersQueue: a burst of write transactions whose combined work is far
+// longer than SQLite's busy timeout (50 ms here) all commit: they wait for one
+// another in the process's queue, not in SQLite's busy polling, which would fail
+// them. A writer whose context ends while it waits gives up without writing.
+func TestSQLiteWritersQueue(t *testing.T) {
+	d := open(t, db.Options{Driver: db.SQLite, DSN: filepath.Join(t.TempDir(), "q.db"), BusyTimeout: 50 * time.Millisecond})
+	if _, err := d.ExecContext(t.Context(), "CREATE TABLE n (v INTEGER NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	const writers = 12
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for range writers {
+		wg.Go(func() {
+			errs <- d.InTx(t.Context(), func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(t.Context(), "INSERT INTO n (v) VALUES (1)"); err != nil {
+					return err
+				}
+				time.Sleep(20 * time.Millisecond) // the transaction's work: 12 × 20 ms ≫ 50 ms
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a writer failed: %v", err)
+		}
+	}
+	var n int
+	if err := d.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM n").Scan(&n); err != nil || n != writers {
+		t.Fatalf("%d rows (%v), want %d", n, err, writers)
+	}
+
+	// One writer holds the queue; another, whose context is cancelled while it
+	// waits, returns the context's error and writes nothing.
+	holding, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = d.InTx(t.Context(), func(*sql.Tx) error { close(holding); <-release; return nil })
+	}()
+	<-holding
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- d.InTx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, "INSERT INTO n (v) VALUES (2)")
+			return err
+		})
+	}()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("waiting writer with a cancelled context: %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := d.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM n WHERE v = 2").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the cancelled writer wrote %d rows (%v)", n, err)
 	}
 }
