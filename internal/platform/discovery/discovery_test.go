@@ -322,10 +322,14 @@ func TestDeadReplicaSkipped(t *testing.T) {
 	live := startReplica(t, ec, &fakeUser{})
 	dead := startReplica(t, ec, &fakeUser{})
 	a := &attempts{}
+	// A connection per call: what is tested is a call to a listed replica that
+	// is gone (refused, so it never reached it), not the reuse of a pooled
+	// connection the kill closed, whose next call may already have been sent
+	// when the close is seen (a busy machine made that race).
 	c := newClient(t, ec, discovery.ClientConfig{
 		Timeout: time.Second, ConnectTimeout: 200 * time.Millisecond,
 		Idempotent: []string{"GetProfiles"},
-	}, a)
+	}, a, client.WithShortConnection())
 	if seen, ok := batch(c, a, 4); !ok || len(seen) != 2 {
 		t.Fatalf("warm-up calls reached %v (all ok: %v)", seen, ok)
 	}
