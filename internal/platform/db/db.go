@@ -47,8 +47,9 @@ type Options struct {
 	DSN string
 	// MaxOpenConns bounds the connection pool; zero picks a default suited to the engine.
 	MaxOpenConns int
-	// BusyTimeout is, for SQLite, how long a statement outside InTx waits for the
-	// write lock before failing with "database is locked"; zero means 10 s.
+	// BusyTimeout is, for SQLite, how long a statement waits for the write lock
+	// before failing with "database is locked" (InTx transactions wait their turn
+	// in the process first, so it counts only from then); zero means 10 s.
 	BusyTimeout time.Duration
 }
 
@@ -296,9 +297,10 @@ func quoteMySQLIdent(name string) string {
 // pool clean.
 //
 // On SQLite the transaction takes the write lock at BEGIN (see Open), so transactions run
-// one at a time, and they queue for it in this process first (DB.writers); a read-only transaction that must not wait for writers can use
-// BeginTx with sql.TxOptions{ReadOnly: true}, which the driver starts deferred. InTx never
-// retries: only the caller knows whether running fn twice is safe.
+// one at a time, queueing for it in this process first (DB.writers); a read-only
+// transaction that must not wait for writers can use BeginTx with
+// sql.TxOptions{ReadOnly: true}, which the driver starts deferred. InTx never retries:
+// only the caller knows whether running fn twice is safe.
 func (db *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if db.writers != nil {
 		select {
