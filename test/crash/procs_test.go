@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -202,45 +201,6 @@ func runCheck(cmd *exec.Cmd) (string, error) {
 	return summary, nil
 }
 
-// environ is this process's environment without MDOUYIN_* variables (the
-// server's settings must not come from whoever runs the test), plus extra.
-func environ(extra map[string]string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MDOUYIN_") {
-			env = append(env, kv)
-		}
-	}
-	for k, v := range extra {
-		env = append(env, k+"="+v)
-	}
-	return env
-}
-
-// need finds a program on the PATH, skipping the test without it (failing under CI).
-func need(t *testing.T, name, why string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed; %s", name, why)
-		}
-		t.Skipf("%s is not installed; %s", name, why)
-	}
-	return p
-}
-
-// freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // moduleRoot is the repository's root, two levels above this package.
 func moduleRoot(t *testing.T) string {
 	t.Helper()
@@ -257,7 +217,7 @@ func moduleRoot(t *testing.T) string {
 // buildBinary builds cmd/mdouyin (without -race, as it ships) into dir.
 func buildBinary(t *testing.T, dir string) string {
 	t.Helper()
-	goBin := need(t, "go", "the crash test builds mdouyin")
+	goBin := testenv.Program(t, "go", "the crash test builds mdouyin")
 	bin := filepath.Join(dir, "mdouyin")
 	began := time.Now()
 	cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/mdouyin")
@@ -273,7 +233,7 @@ func buildBinary(t *testing.T, dir string) string {
 // the video role accepts), so that the load's publishes store more than one file.
 func makeClips(t *testing.T, dir string) [][]byte {
 	t.Helper()
-	need(t, "ffmpeg", "every publish and the media checks need it")
+	testenv.Program(t, "ffmpeg", "every publish and the media checks need it")
 	var clips [][]byte
 	for i, src := range []string{"testsrc", "testsrc2", "smptebars"} {
 		path := filepath.Join(dir, fmt.Sprintf("clip%d.mp4", i))
@@ -310,8 +270,8 @@ func startOneProcess(t *testing.T, bin, dir string) *oneProcess {
 		"MDOUYIN_RATE_LIMITS":         "off",
 		"MDOUYIN_PASSWORD_MEMORY_KIB": "8192",
 	}
-	addr := freeAddr(t)
-	env := environ(o.env)
+	addr := testenv.FreeAddr(t)
+	env := testenv.Environ(o.env)
 	env = append(env, "MDOUYIN_HTTP_ADDR="+addr)
 	logDir := dir
 	if d := os.Getenv("CRASH_LOG_DIR"); d != "" {
@@ -347,7 +307,7 @@ func (o *oneProcess) restart(string) error {
 
 func (o *oneProcess) check() (string, error) {
 	cmd := exec.Command(o.bin, "check")
-	cmd.Env = environ(o.env)
+	cmd.Env = testenv.Environ(o.env)
 	return runCheck(cmd)
 }
 
@@ -384,8 +344,8 @@ func startCluster(t *testing.T) *clusterPlacement {
 	if !strings.HasSuffix(dsn, "/") {
 		t.Fatalf("%s=%q must name no database (end in /): the test makes its own", testenv.MySQLVar, dsn)
 	}
-	need(t, "redis-server", "the cluster runs its own Redis (apt-get install redis-server)")
-	goBin := need(t, "go", "deploy/cluster.sh builds mdouyin, etcd and nats-server")
+	testenv.Program(t, "redis-server", "the cluster runs its own Redis (apt-get install redis-server)")
+	goBin := testenv.Program(t, "go", "deploy/cluster.sh builds mdouyin, etcd and nats-server")
 	// CRASH_LOG_DIR keeps the run directory (logs) and the database after
 	// the run, passed or failed.
 	keep := os.Getenv("CRASH_LOG_DIR")
@@ -395,7 +355,7 @@ func startCluster(t *testing.T) *clusterPlacement {
 	}
 	c := &clusterPlacement{t: t, root: moduleRoot(t), run: run, mine: map[string]*proc{}}
 	dbName := fmt.Sprintf("mdouyin_crash_%d", time.Now().UnixNano())
-	env := environ(map[string]string{
+	env := testenv.Environ(map[string]string{
 		"GO":                          goBin,
 		"MDOUYIN_CLUSTER_DIR":         run,
 		"MDOUYIN_CLUSTER_REPLICAS":    strconv.Itoa(clusterReplicas),
@@ -592,7 +552,7 @@ func (c *clusterPlacement) restart(name string) error {
 		}
 		// bash reads the settings the script wrote (in its own quoting),
 		// then becomes the role process.
-		p = &proc{name: name, env: environ(vars), logPath: filepath.Join(c.run, "logs", name+".log"), httpAddr: vars["MDOUYIN_HTTP_ADDR"],
+		p = &proc{name: name, env: testenv.Environ(vars), logPath: filepath.Join(c.run, "logs", name+".log"), httpAddr: vars["MDOUYIN_HTTP_ADDR"],
 			argv: []string{"bash", "-c", `set -a && . "$0" && set +a && exec "$@"`, filepath.Join(c.run, "roles.env"),
 				filepath.Join(c.run, "bin", "mdouyin"), "serve", "--role=" + role}}
 		c.mine[name] = p
@@ -607,7 +567,7 @@ func (c *clusterPlacement) restart(name string) error {
 func (c *clusterPlacement) check() (string, error) {
 	cmd := exec.Command("bash", "-c", `set -a && . "$0" && set +a && exec "$@"`, filepath.Join(c.run, "roles.env"),
 		filepath.Join(c.run, "bin", "mdouyin"), "check")
-	cmd.Env = environ(nil)
+	cmd.Env = testenv.Environ(nil)
 	return runCheck(cmd)
 }
 

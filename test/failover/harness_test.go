@@ -186,8 +186,8 @@ func startCluster(t *testing.T) *cluster {
 	if !strings.HasSuffix(dsn, "/") {
 		t.Fatalf("%s=%q must name no database (end in /): the test makes its own", testenv.MySQLVar, dsn)
 	}
-	redisBin := need(t, "redis-server", "the failover test runs its own Redis (apt-get install redis-server)")
-	goBin := need(t, "go", "the failover test builds mdouyin and nats-server")
+	redisBin := testenv.Program(t, "redis-server", "the failover test runs its own Redis (apt-get install redis-server)")
+	goBin := testenv.Program(t, "go", "the failover test builds mdouyin and nats-server")
 
 	c := &cluster{t: t, procs: map[string][]*proc{}}
 	var err error
@@ -255,7 +255,7 @@ func startCluster(t *testing.T) *cluster {
 	})
 
 	// Redis, without persistence: a restart comes back empty, as a cache may.
-	c.redisAddr = freeAddr(t)
+	c.redisAddr = testenv.FreeAddr(t)
 	_, redisPort, _ := net.SplitHostPort(c.redisAddr)
 	redisDir := filepath.Join(c.dataDir, "redis")
 	if err := os.MkdirAll(redisDir, 0o755); err != nil {
@@ -265,7 +265,7 @@ func startCluster(t *testing.T) *cluster {
 		argv: []string{redisBin, "--bind", "127.0.0.1", "--port", redisPort, "--save", "", "--appendonly", "no",
 			"--dir", redisDir, "--protected-mode", "no"}}
 	// NATS JetStream, its streams on disk, so a restart on the same store keeps them.
-	natsAddr := freeAddr(t)
+	natsAddr := testenv.FreeAddr(t)
 	_, natsPort, _ := net.SplitHostPort(natsAddr)
 	c.natsURL = "nats://" + natsAddr
 	c.nats = &proc{name: "nats", logPath: filepath.Join(c.logDir, "nats.log"), env: os.Environ(),
@@ -343,7 +343,7 @@ func startCluster(t *testing.T) *cluster {
 // mdouyinProc describes replica i of role with its own ports and data directory.
 func (c *cluster) mdouyinProc(role string, i int, common map[string]string) *proc {
 	name := fmt.Sprintf("%s-%d", role, i+1)
-	p := &proc{name: name, logPath: filepath.Join(c.logDir, name+".log"), httpAddr: freeAddr(c.t),
+	p := &proc{name: name, logPath: filepath.Join(c.logDir, name+".log"), httpAddr: testenv.FreeAddr(c.t),
 		argv: []string{filepath.Join(c.binDir, "mdouyin"), "serve", "--role=" + role}}
 	env := map[string]string{}
 	for k, v := range common {
@@ -351,8 +351,8 @@ func (c *cluster) mdouyinProc(role string, i int, common map[string]string) *pro
 	}
 	env["MDOUYIN_DATA_DIR"] = filepath.Join(c.dataDir, name)
 	env["MDOUYIN_HTTP_ADDR"] = p.httpAddr
-	env["MDOUYIN_RPC_ADDR"] = freeAddr(c.t)
-	p.env = environ(env)
+	env["MDOUYIN_RPC_ADDR"] = testenv.FreeAddr(c.t)
+	p.env = testenv.Environ(env)
 	return p
 }
 
@@ -481,45 +481,4 @@ func (c *cluster) logTails() {
 			c.t.Logf("--- %s (%s), last warnings and errors:\n%s", p.name, p.logPath, s)
 		}
 	}
-}
-
-// environ is this process's environment without MDOUYIN_* variables (the
-// cluster's settings must not come from whoever runs the test), plus extra.
-func environ(extra map[string]string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MDOUYIN_") {
-			env = append(env, kv)
-		}
-	}
-	for k, v := range extra {
-		env = append(env, k+"="+v)
-	}
-	return env
-}
-
-// need finds a program on the PATH, skipping the test without it (failing under CI).
-func need(t *testing.T, name, why string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed; %s", name, why)
-		}
-		t.Skipf("%s is not installed; %s", name, why)
-	}
-	return p
-}
-
-// freeAddr returns a loopback address whose port was free a moment ago. The
-// processes bind it soon after; another program taking it first is rare enough
-// on a test machine, and would show as a process that does not start.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

@@ -8,9 +8,11 @@
 package testenv
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -64,4 +66,48 @@ func Clip(t testing.TB) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Program returns the path of a program the test needs (why says what for),
+// found on the PATH. Without it the test is skipped, or fails under CI, like a
+// missing service.
+func Program(t testing.TB, name, why string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not installed; %s", name, why)
+		}
+		t.Skipf("%s is not installed; %s", name, why)
+	}
+	return p
+}
+
+// FreeAddr returns a loopback address whose port was free a moment ago. Another
+// program could take it before the test's server listens; on a test machine that
+// is rare enough, and shows as a server that does not start.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Environ is this process's environment without MDOUYIN_* variables, plus extra:
+// for a server the test starts, whose settings must not come from whoever runs
+// the test.
+func Environ(extra map[string]string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MDOUYIN_") {
+			env = append(env, kv)
+		}
+	}
+	for k, v := range extra {
+		env = append(env, k+"="+v)
+	}
+	return env
 }

@@ -4,14 +4,14 @@
 package etcdtest
 
 import (
-	"fmt"
-	"net"
 	"net/url"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+
+	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 )
 
 // startTimeout bounds how long a member may take to elect itself leader.
@@ -37,8 +37,8 @@ func Start(t testing.TB) *Server {
 	s := &Server{
 		t:         t,
 		dir:       t.TempDir(),
-		clientURL: url.URL{Scheme: "http", Host: freeAddr(t)},
-		peerURL:   url.URL{Scheme: "http", Host: freeAddr(t)},
+		clientURL: url.URL{Scheme: "http", Host: testenv.FreeAddr(t)},
+		peerURL:   url.URL{Scheme: "http", Host: testenv.FreeAddr(t)},
 	}
 	s.start()
 	t.Cleanup(s.Stop)
@@ -120,16 +120,4 @@ func (s *Server) start() {
 		s.t.Fatalf("etcdtest: member not ready within %v", startTimeout)
 	}
 	s.etcd, s.stopped = e, false
-}
-
-// freeAddr returns a loopback address whose port was free a moment ago. Another
-// process could take it before etcd listens; on a test machine that is rare enough.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("etcdtest: %v", err)
-	}
-	defer ln.Close()
-	return fmt.Sprintf("127.0.0.1:%d", ln.Addr().(*net.TCPAddr).Port)
 }
