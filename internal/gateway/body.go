@@ -95,3 +95,23 @@ func closeUnread(c *app.RequestContext, limit int64) {
 		conn.SetReadDeadline(stopReading)
 	}
 }
+
+// finishBody reads what the handler left of a streamed request body, so that
+// the connection can carry the next request. Hertz skips an unread rest by
+// itself, but not a chunked one with a chunk larger than its read buffer (4 KiB
+// on the standard transport): the skip fails and the connection closes with
+// the client's data unread, which resets it under a client still sending or
+// not yet reading its answer (a GET, a wrong method or an unknown route with
+// such a body). A rest over limit bytes is not read here: the connection then
+// closes after the answer, as for a refused body (closeUnread).
+func finishBody(limit int64) app.HandlerFunc {
+	return func(ctx context.Context, c *app.RequestContext) {
+		c.Next(ctx)
+		if !c.Request.IsBodyStream() || c.Response.ConnectionClose() {
+			return
+		}
+		if _, err := io.CopyN(io.Discard, c.Request.BodyStream(), limit+1); err != io.EOF {
+			closeUnread(c, limit)
+		}
+	}
+}

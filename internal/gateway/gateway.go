@@ -165,7 +165,7 @@ func New(d Deps) (*Gateway, error) {
 	// configured proxies. The access log uses it.
 	g.h.SetClientIPFunc(g.clientIP)
 	g.h.Use(obs.RequestID(), obs.HTTPTracing(), obs.AccessLog(d.Log), obs.NewHTTPMetrics(d.Metrics).Middleware(),
-		recovery.Recovery(recovery.WithRecoveryHandler(g.recovered)))
+		recovery.Recovery(recovery.WithRecoveryHandler(g.recovered)), finishBody(d.Config.HTTP.MaxBodyBytes))
 	if d.OpsOnly {
 		g.opsRoutes(d.Metrics)
 	} else {
