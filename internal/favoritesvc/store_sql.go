@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync/atomic"
 
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 )
@@ -41,6 +42,10 @@ type SQLStore struct {
 	// statement costs about as much as running it (see db.Reads); each is
 	// prepared once per connection. MySQL's driver sends them as text.
 	stmts map[string]*sql.Stmt // query text → statement
+
+	oneByOne  bool         // MySQL: write a batch's facts one statement each (tests compare the two)
+	raced     atomic.Int64 // batches made again one by one after errRaced
+	afterRead func()       // tests: called between a batch's read of its facts and its writes
 }
 
 // Upserts add to a count, creating its row on the first like: appended to an
@@ -121,11 +126,30 @@ func (s *SQLStore) Unlike(ctx context.Context, userID, videoID int64) (bool, err
 // per write whether it changed anything. The count changes of all the writes are
 // summed per row and applied once each, after the facts: a batch of likes of one
 // video updates its count row once, which is what lets group commit (GroupCommit)
-// relieve a hot video. If Apply fails, none of the writes is made.
+// relieve a hot video. On MySQL a batch writes its facts in multi-row
+// statements too (applyBatch). If Apply fails, none of the writes is made.
 func (s *SQLStore) Apply(ctx context.Context, ws []Write) ([]bool, error) {
 	changed := make([]bool, len(ws))
 	if len(ws) == 0 {
 		return changed, nil
+	}
+	if s.db.Dialect == db.MySQL && len(ws) > 1 && !s.oneByOne {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			clear(changed)
+			t := s.begin(ctx, tx)
+			d, err := t.applyBatch(ws, changed)
+			if err != nil {
+				return err
+			}
+			return t.applyDeltas(&d)
+		})
+		if !errors.Is(err, errRaced) {
+			if err != nil {
+				return nil, err
+			}
+			return changed, nil
+		}
+		s.raced.Add(1)
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		clear(changed) // a deadlock victim runs again from the start

@@ -10,8 +10,9 @@ import (
 )
 
 // TestStoreRacesOnSameFacts hammers a handful of (user, video) facts with likes and
-// unlikes from many goroutines at once: the same fact inserted and deleted
-// concurrently, users liking each other's videos, self-likes. On MySQL this makes
+// unlikes from many goroutines at once, alone and in batches (Apply): the same
+// fact inserted and deleted concurrently, users liking each other's videos,
+// self-likes. On MySQL this makes
 // InnoDB pick deadlock victims (two inserts of one key waiting on its delete), which
 // the store must run again; on both engines every count must end equal to the facts.
 func TestStoreRacesOnSameFacts(t *testing.T) {
@@ -39,12 +40,19 @@ func TestStoreRacesOnSameFacts(t *testing.T) {
 					defer wg.Done()
 					rng := rand.New(rand.NewPCG(uint64(g), 7))
 					for i := range ops {
-						u, v := int64(1+rng.IntN(users)), int64(100+rng.IntN(videos))
+						random := func() favoritesvc.Write {
+							u, v := int64(1+rng.IntN(users)), int64(100+rng.IntN(videos))
+							return favoritesvc.Write{Like: favoritesvc.Like{UserID: u, VideoID: v, AuthorID: author(v), CreatedAt: int64(i)}, Unlike: rng.IntN(2) == 0}
+						}
 						var err error
-						if rng.IntN(2) == 0 {
-							_, err = store.Like(ctx, favoritesvc.Like{UserID: u, VideoID: v, AuthorID: author(v), CreatedAt: int64(i)})
-						} else {
-							_, err = store.Unlike(ctx, u, v)
+						switch w := random(); {
+						case g%2 == 1: // half the goroutines write batches
+							batch := []favoritesvc.Write{w, random(), random()}
+							_, err = store.Apply(ctx, batch)
+						case w.Unlike:
+							_, err = store.Unlike(ctx, w.Like.UserID, w.Like.VideoID)
+						default:
+							_, err = store.Like(ctx, w.Like)
 						}
 						if err != nil {
 							errc <- err
