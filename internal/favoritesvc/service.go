@@ -10,10 +10,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/platform/cursor"
+	"github.com/mdouyin/mdouyin/internal/platform/hotkey"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
 	"github.com/mdouyin/mdouyin/internal/videosvc"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
@@ -41,7 +43,20 @@ type Service struct {
 	videos video.VideoService
 	now    func() time.Time
 	log    *slog.Logger
+	// authors remembers, for authorTTL, the author of each video the video
+	// role has named: a video's author never changes, so likes of a hot video
+	// ask the video role once per authorTTL instead of once each. Unknown
+	// videos are not remembered.
+	authors *hotkey.Cache[int64]
 }
+
+// Bounds of Service.authors. An entry is 8 bytes of answer and about 100 of
+// key and bookkeeping: 10 MB at most. A video that ceased to exist (nothing
+// removes videos today) could still be liked for authorTTL.
+const (
+	authorsMax = 100_000
+	authorTTL  = time.Minute
+)
 
 var _ favorite.FavoriteService = (*Service)(nil)
 
@@ -61,6 +76,7 @@ func New(store Store, videos video.VideoService, log *slog.Logger, opts ...Optio
 	for _, o := range opts {
 		o(s)
 	}
+	s.authors = hotkey.NewCache[int64](authorsMax, authorTTL, s.now)
 	return s
 }
 
@@ -68,7 +84,8 @@ func New(store Store, videos video.VideoService, log *slog.Logger, opts ...Optio
 // idempotent: liking a liked video or unliking one that is not liked succeeds and
 // changes nothing.
 //
-// A like asks the video role for the video first: an unknown video is refused, and
+// A like asks the video role for the video first (unless it named the video's
+// author within authorTTL): an unknown video is refused, and
 // the author it names is stored with the fact (a video's author never changes), so
 // that counts of likes received need no later call. An unlike tries the fact first,
 // so a like can be taken back even after its video is gone; only when there was
@@ -87,35 +104,46 @@ func (s *Service) Like(ctx context.Context, req *favorite.LikeRequest) (*favorit
 			return nil, err
 		}
 		if !changed {
-			if _, err := s.video(ctx, videoID); err != nil {
+			if _, err := s.author(ctx, videoID); err != nil {
 				return nil, err
 			}
 		}
 		return &favorite.LikeResponse{}, nil
 	}
-	v, err := s.video(ctx, videoID)
+	author, err := s.author(ctx, videoID)
 	if err != nil {
 		return nil, err
 	}
-	if !idgen.Valid(v.GetAuthorId()) {
-		// The video role broke its own invariant; storing the like would credit
-		// nobody, so refuse it and leave a trace here, where it was noticed.
-		s.log.ErrorContext(ctx, "video role returned a video without a valid author", "video_id", videoID, "author_id", v.GetAuthorId())
-		return nil, fmt.Errorf("favoritesvc: video %d has invalid author id %d", videoID, v.GetAuthorId())
-	}
-	if _, err := s.store.Like(ctx, Like{UserID: userID, VideoID: videoID, AuthorID: v.GetAuthorId(), CreatedAt: s.now().UnixMilli()}); err != nil {
+	if _, err := s.store.Like(ctx, Like{UserID: userID, VideoID: videoID, AuthorID: author, CreatedAt: s.now().UnixMilli()}); err != nil {
 		return nil, err
 	}
 	return &favorite.LikeResponse{}, nil
 }
 
-// video returns the video with id from the video role, or errVideoNotFound.
-func (s *Service) video(ctx context.Context, id int64) (*video.Video, error) {
-	v, err := videosvc.Find(ctx, s.videos, id)
-	if err == nil && v == nil {
-		err = errVideoNotFound
+// author returns the author of the video with id, asking the video role unless
+// it named the video's author within authorTTL; errVideoNotFound if there is
+// no such video.
+func (s *Service) author(ctx context.Context, id int64) (int64, error) {
+	key := strconv.FormatInt(id, 10)
+	if a, ok := s.authors.Get(key); ok {
+		return a, nil
 	}
-	return v, err
+	v, err := videosvc.Find(ctx, s.videos, id)
+	if err != nil {
+		return 0, err
+	}
+	if v == nil {
+		return 0, errVideoNotFound
+	}
+	a := v.GetAuthorId()
+	if !idgen.Valid(a) {
+		// The video role broke its own invariant; storing the like would credit
+		// nobody, so refuse it and leave a trace here, where it was noticed.
+		s.log.ErrorContext(ctx, "video role returned a video without a valid author", "video_id", id, "author_id", a)
+		return 0, fmt.Errorf("favoritesvc: video %d has invalid author id %d", id, a)
+	}
+	s.authors.Set("", key, a)
+	return a, nil
 }
 
 // ListLiked returns one page of the videos a user likes, most recently liked first.

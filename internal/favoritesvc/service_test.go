@@ -111,6 +111,7 @@ func testFavoriteService(t *testing.T, d *db.DB, writes func(*favoritesvc.SQLSto
 	t.Run("like and unlike are idempotent", f.testLikeUnlike)
 	t.Run("self-like", f.testSelfLike)
 	t.Run("unknown videos", f.testUnknownVideo)
+	t.Run("a video's author is asked once", f.testAuthorRemembered)
 	t.Run("unlike after the video is gone", f.testUnlikeDeletedVideo)
 	t.Run("list order", f.testListOrder)
 	t.Run("paging within one millisecond", f.testPagingSameMillisecond)
@@ -330,6 +331,36 @@ func (f *fixture) testUnknownVideo(t *testing.T) {
 	f.wantVideo(t, fan, ghost, 0, false)
 }
 
+// testAuthorRemembered: likes of one video by many users ask the video role
+// for its author once; an unknown video is asked about every time.
+func (f *fixture) testAuthorRemembered(t *testing.T) {
+	author := f.id(t)
+	vid := f.newVideo(t, author)
+	calls := f.videos.Calls()
+	fans := make([]int64, 5)
+	for i := range fans {
+		fans[i] = f.id(t)
+		f.like(t, fans[i], vid, true)
+	}
+	for _, fan := range fans[:2] {
+		f.like(t, fan, vid, false)
+	}
+	if n := f.videos.Calls() - calls; n != 1 {
+		t.Errorf("5 likes and 2 unlikes of one video asked the video role %d times, want 1", n)
+	}
+	f.wantUser(t, author, 0, 3)
+	ghost := f.id(t)
+	calls = f.videos.Calls()
+	for range 2 {
+		_, err := f.api.Like(context.Background(), &favorite.LikeRequest{UserId: fans[0], VideoId: ghost, Like: true})
+		svctest.WantCode(t, err, base.ErrCode_FavoriteVideoNotFound)
+	}
+	if n := f.videos.Calls() - calls; n != 2 {
+		t.Errorf("2 likes of an unknown video asked the video role %d times, want 2", n)
+	}
+	f.audit(t)
+}
+
 func (f *fixture) testUnlikeDeletedVideo(t *testing.T) {
 	author, fan := f.id(t), f.id(t)
 	vid := f.newVideo(t, author)
@@ -340,7 +371,9 @@ func (f *fixture) testUnlikeDeletedVideo(t *testing.T) {
 	f.wantUser(t, fan, 0, 0)
 	f.wantUser(t, author, 0, 0)
 	f.wantVideo(t, fan, vid, 0, false)
-	// A new like of the vanished video is refused.
+	// A new like of the vanished video is refused, once the service no longer
+	// remembers its author.
+	f.clock.set(t, time.Now().Add(favoritesvc.AuthorTTL+time.Second).UnixMilli())
 	_, err := f.api.Like(context.Background(), &favorite.LikeRequest{UserId: fan, VideoId: vid, Like: true})
 	svctest.WantCode(t, err, base.ErrCode_FavoriteVideoNotFound)
 	f.audit(t)
