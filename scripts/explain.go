@@ -100,7 +100,7 @@ func start(server *sql.DB, state string) error {
 
 // shape is the statements of one text once their literals are taken out.
 type shape struct {
-	text   string // literals as ?, IN lists as (...)
+	text   string // literals as ?, IN lists as (...), lists of tuples as ((...), ...)
 	sample string // one statement as sent
 	count  int
 }
@@ -109,6 +109,7 @@ var (
 	reStrings = regexp.MustCompile(`'(?:[^'\\]|\\.|'')*'`)
 	reNumbers = regexp.MustCompile(`\b-?\d+(?:\.\d+)?\b`)
 	reInList  = regexp.MustCompile(`\(\s*\?(?:\s*,\s*\?)*\s*\)`)
+	reTuples  = regexp.MustCompile(`\(\(\.\.\.\)(?:\s*,\s*\(\.\.\.\))*\)`) // IN ((...),(...)...) after reInList
 	reSpace   = regexp.MustCompile(`\s+`)
 	reFrom    = regexp.MustCompile(`(?i)\b(?:FROM|UPDATE|INTO|JOIN)\s+([a-z_][a-z0-9_]*)`)
 )
@@ -117,7 +118,8 @@ func normalize(q string) string {
 	q = reSpace.ReplaceAllString(strings.TrimSpace(q), " ")
 	q = reStrings.ReplaceAllString(q, "?")
 	q = reNumbers.ReplaceAllString(q, "?")
-	return reInList.ReplaceAllString(q, "(...)")
+	q = reInList.ReplaceAllString(q, "(...)")
+	return reTuples.ReplaceAllString(q, "((...), ...)")
 }
 
 // worth reports whether a statement has a plan worth showing: reads, updates and
