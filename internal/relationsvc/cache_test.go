@@ -30,17 +30,36 @@ func (c *countedStats) Stats(ctx context.Context, viewer int64, ids []int64) (ma
 	return out, err
 }
 
-func TestKeepStats(t *testing.T) {
+// openSQLite opens the relation store on a new SQLite database.
+func openSQLite(t *testing.T) *SQLStore {
+	t.Helper()
 	ctx := context.Background()
 	d, err := db.Open(ctx, db.Options{Driver: db.SQLite, DSN: filepath.Join(t.TempDir(), "relation.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	sql, err := NewSQLStore(ctx, d, nil)
+	s, err := NewSQLStore(ctx, d, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// write makes ch a follow (follow true) or an unfollow through s.
+func write(ctx context.Context, s Store, ch Change, follow bool) error {
+	var err error
+	if follow {
+		_, err = s.Follow(ctx, ch)
+	} else {
+		_, err = s.Unfollow(ctx, ch)
+	}
+	return err
+}
+
+func TestKeepStats(t *testing.T) {
+	ctx := context.Background()
+	sql := openSQLite(t)
 	inner := &countedStats{Store: sql, reading: make(chan struct{}), release: make(chan struct{})}
 	kept := KeepStats(inner).(*statsCache)
 	clock := time.Unix(1_700_000_000, 0)
@@ -51,13 +70,7 @@ func TestKeepStats(t *testing.T) {
 		t.Helper()
 		ch := Change{FollowerID: from, FolloweeID: to, At: clock.UnixMilli(), EventID: clock.UnixNano()}
 		clock = clock.Add(time.Millisecond)
-		var err error
-		if yes {
-			_, err = kept.Follow(ctx, ch)
-		} else {
-			_, err = kept.Unfollow(ctx, ch)
-		}
-		if err != nil {
+		if err := write(ctx, kept, ch, yes); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,15 +158,7 @@ func (h *hookedStore) Unfollow(ctx context.Context, ch Change) (bool, error) {
 // through KeepStats to drop what it kept.
 func TestKeepStatsDuringAWrite(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, db.Options{Driver: db.SQLite, DSN: filepath.Join(t.TempDir(), "relation.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	sql, err := NewSQLStore(ctx, d, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sql := openSQLite(t)
 	hooked := &hookedStore{Store: sql, after: func() {}}
 	kept := KeepStats(hooked)
 	const viewer, author = 1 << 40, 2 << 40
@@ -173,12 +178,7 @@ func TestKeepStatsDuringAWrite(t *testing.T) {
 		var during Stat
 		hooked.after = func() { during = stat() }
 		ch := Change{FollowerID: viewer, FolloweeID: author, At: int64(i + 1), EventID: int64(i + 1)}
-		if follow {
-			_, err = kept.Follow(ctx, ch)
-		} else {
-			_, err = kept.Unfollow(ctx, ch)
-		}
-		if err != nil {
+		if err := write(ctx, kept, ch, follow); err != nil {
 			t.Fatal(err)
 		}
 		wantFollowers := int64(0)
