@@ -27,7 +27,12 @@ func buildComment(ctx context.Context, p *platform, tokens *token.Manager, s *ga
 		return err
 	}
 	c := p.cfg.Comment
-	svc, err := commentsvc.New(store, s.Video, p.ids, p.bus, p.cache, p.sets, p.log, commentsvc.Options{
+	var comments commentsvc.Store = store
+	if p.everyRole {
+		// As the favorite role's counts (buildFavorite): comments pass here.
+		comments = commentsvc.KeepCounts(store)
+	}
+	svc, err := commentsvc.New(comments, s.Video, p.ids, p.bus, p.cache, p.sets, p.log, commentsvc.Options{
 		Partitions: c.Partitions, PublishWait: c.PublishWait, SensitiveWords: c.SensitiveWords, NoHotPages: !c.HotPages,
 	})
 	if err != nil {

@@ -28,6 +28,13 @@ func buildFavorite(ctx context.Context, p *platform, tokens *token.Manager, s *g
 	if d.Dialect == db.MySQL {
 		gc.Lanes = 4
 	}
-	s.Favorite = favoritesvc.New(favoritesvc.NewGroupCommit(store, gc), s.Video, p.log)
+	var likes favoritesvc.Store = favoritesvc.NewGroupCommit(store, gc)
+	if p.everyRole {
+		// Every feed page shows thirty videos' like counts and their authors'
+		// totals; in one process every like passes here, so they can be kept
+		// in memory. Replicas of a role would miss each other's likes.
+		likes = favoritesvc.KeepStats(likes)
+	}
+	s.Favorite = favoritesvc.New(likes, s.Video, p.log)
 	return nil
 }

@@ -60,7 +60,12 @@ func buildVideo(ctx context.Context, p *platform, tokens *token.Manager, s *gate
 		return err
 	}
 	f := p.cfg.Feed
-	svc := videosvc.New(store, p.blobs, media, p.ids, p.log, videosvc.Options{
+	var videos videosvc.Store = store
+	if p.everyRole {
+		// As the favorite role's counts (buildFavorite): publishes pass here.
+		videos = videosvc.KeepWorkCounts(store)
+	}
+	svc := videosvc.New(videos, p.blobs, media, p.ids, p.log, videosvc.Options{
 		TempDir:        tmp,
 		MaxUploadBytes: p.cfg.HTTP.MaxUploadBytes,
 		Relation:       s.Relation,

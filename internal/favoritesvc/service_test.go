@@ -73,11 +73,15 @@ type fixture struct {
 }
 
 // writePaths are the ways the service's writes reach the SQL store: a transaction
-// per write, or group commit.
+// per write, or group commit, and group commit under the one process's kept
+// counts.
 var writePaths = map[string]func(*favoritesvc.SQLStore) favoritesvc.Store{
 	"tx": func(s *favoritesvc.SQLStore) favoritesvc.Store { return s },
 	"group": func(s *favoritesvc.SQLStore) favoritesvc.Store {
 		return favoritesvc.NewGroupCommit(s, favoritesvc.GroupCommitOptions{})
+	},
+	"kept": func(s *favoritesvc.SQLStore) favoritesvc.Store {
+		return favoritesvc.KeepStats(favoritesvc.NewGroupCommit(s, favoritesvc.GroupCommitOptions{}))
 	},
 }
 
