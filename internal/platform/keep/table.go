@@ -128,26 +128,13 @@ func (t *Table[K, V]) Put(key K, v V) {
 func (t *Table[K, V]) Change(keys ...K) (done func()) {
 	t.mu.Lock()
 	t.epoch++
-	t.makeRoom(len(keys))
-	for _, k := range keys {
-		s := t.slots[k]
-		if s == nil {
-			s = &slot[V]{}
-			t.slots[k] = s
-		}
-		s.writing++
-		s.mark(t.epoch)
-	}
+	t.changed(keys, +1)
 	t.mu.Unlock()
 	return func() {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		t.epoch++
-		for _, k := range keys {
-			s := t.slots[k]
-			s.writing--
-			s.mark(t.epoch)
-		}
+		t.changed(keys, -1)
 	}
 }
 
@@ -169,15 +156,22 @@ func (t *Table[K, V]) ChangeUnknown() (done func(changed ...K)) {
 			t.dropAll()
 			return
 		}
-		t.makeRoom(len(changed))
-		for _, k := range changed {
-			s := t.slots[k]
-			if s == nil {
-				s = &slot[V]{}
-				t.slots[k] = s
-			}
-			s.mark(t.epoch)
+		t.changed(changed, 0)
+	}
+}
+
+// changed marks keys as changed now, adding writing to their changes in
+// progress.
+func (t *Table[K, V]) changed(keys []K, writing int) {
+	t.makeRoom(len(keys))
+	for _, k := range keys {
+		s := t.slots[k]
+		if s == nil {
+			s = &slot[V]{}
+			t.slots[k] = s
 		}
+		s.writing += writing
+		s.mark(t.epoch)
 	}
 }
 
