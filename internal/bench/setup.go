@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/mdouyin/mdouyin/kitex_gen/base"
 )
 
 // SetupOptions say how to prepare the target for the scenarios.
@@ -139,7 +142,9 @@ func (e *Env) login(ctx context.Context, api apiClient, o SetupOptions, log io.W
 				UserID int64  `json:"user_id"`
 				Token  string `json:"token"`
 			}
-			if err := api.call(gctx, http.MethodPost, route, url.Values{"username": {a.Name}, "password": {password}}, &r); err != nil {
+			q := url.Values{"username": {a.Name}, "password": {password}}
+			call := func() error { return api.call(gctx, http.MethodPost, route, q, &r) }
+			if err := retryLogin(gctx, i < o.SeededUsers, setupPause, call); err != nil {
 				return fmt.Errorf("%s %s: %w", route, a.Name, err)
 			}
 			a.ID, a.Token = r.UserID, r.Token
@@ -283,10 +288,45 @@ func (a apiClient) do(req *http.Request, out any) error {
 		return fmt.Errorf("not an API answer: %.200s", body)
 	}
 	if *env.Code != 0 {
-		return fmt.Errorf("status_code %d: %s", *env.Code, env.Msg)
+		return &statusError{code: base.ErrCode(*env.Code), msg: env.Msg}
 	}
 	if out != nil {
 		return json.Unmarshal(body, out)
 	}
 	return nil
+}
+
+// statusError is an API answer with a status_code other than 0.
+type statusError struct {
+	code base.ErrCode
+	msg  string
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("status_code %d: %s", e.code, e.msg) }
+
+// Retries of a setup call the server answered as unavailable.
+const (
+	setupTries = 5
+	setupPause = time.Second
+)
+
+// retryLogin runs call, and when it is a login (not a registration, which a
+// timed-out attempt may have made) again after a pause while the server
+// answers that it is unavailable: a cluster that has just started may take
+// seconds per login (each an Argon2id hash on cores shared by every role) and
+// time out its first ones. A login changes nothing, so trying again is safe.
+// It tries up to setupTries times, pause apart.
+func retryLogin(ctx context.Context, login bool, pause time.Duration, call func() error) error {
+	var se *statusError
+	for try := 1; ; try++ {
+		err := call()
+		if !login || !errors.As(err, &se) || se.code != base.ErrCode_Unavailable || try == setupTries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
 }
