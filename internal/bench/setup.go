@@ -304,10 +304,11 @@ type statusError struct {
 
 func (e *statusError) Error() string { return fmt.Sprintf("status_code %d: %s", e.code, e.msg) }
 
-// Retries of a setup call the server answered as unavailable.
+// Retries of a login the server answered as unavailable: for up to a minute,
+// while a cluster that has just started indexes and catches up.
 const (
-	setupTries = 5
-	setupPause = time.Second
+	setupTries = 30
+	setupPause = 2 * time.Second
 )
 
 // retryLogin runs call, and when it is a login (not a registration, which a

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
@@ -19,7 +20,7 @@ func TestRetryLoginOnlyWhileUnavailable(t *testing.T) {
 		wantErr error
 	}{
 		{"login succeeds after two unavailable answers", true, []error{unavailable, unavailable, nil}, 3, nil},
-		{"login gives up after setupTries", true, []error{unavailable, unavailable, unavailable, unavailable, unavailable, nil}, setupTries, unavailable},
+		{"login gives up after setupTries", true, append(slices.Repeat([]error{unavailable}, setupTries), nil), setupTries, unavailable},
 		{"login fails at once on another error", true, []error{other, nil}, 1, other},
 		{"registration is not tried again", false, []error{unavailable, nil}, 1, unavailable},
 	}
