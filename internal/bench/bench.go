@@ -237,6 +237,10 @@ func execute(ctx context.Context, o Options, client *client.Client, env *Env, na
 	}
 	run := &RunReport{Name: name, URL: env.Base, ElapsedS: res.Elapsed.Seconds(), Row: rowOf(name, res.Scenarios, res.Elapsed),
 		ToolCPUS: res.ToolCPU.Seconds()}
+	if res.StartLag.Count() > 0 {
+		lag := latencyOf(&res.StartLag)
+		run.StartLag = &lag
+	}
 	answered := float64(run.Requests - run.ErrorKinds["dropped"])
 	if res.Elapsed > 0 {
 		run.ToolCPU = 100 * res.ToolCPU.Seconds() / res.Elapsed.Seconds()

@@ -54,6 +54,9 @@ type RunReport struct {
 	// ToolCPUPerReq is the tool's CPU per answered request, in µs: unlike a
 	// percentage, it hardly depends on what else the machine is running.
 	ToolCPUPerReq float64 `json:"tool_cpu_us_per_request"`
+	// StartLag is, in the open loop, how late the tool began its requests
+	// after their scheduled times (Result.StartLag).
+	StartLag *Latency `json:"start_lag_ms,omitempty"`
 }
 
 // Row is the figures of a scenario (or a whole run).
@@ -90,6 +93,11 @@ type ProcReport struct {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// latencyOf returns the quantiles of h.
+func latencyOf(h *Histogram) Latency {
+	return Latency{P50: ms(h.Quantile(0.5)), P90: ms(h.Quantile(0.9)), P99: ms(h.Quantile(0.99)), Max: ms(h.Max())}
+}
+
 func mib(kib int64) float64 { return float64(kib) / 1024 }
 
 func rowOf(name string, st []*Stats, elapsed time.Duration) Row {
@@ -111,7 +119,7 @@ func rowOf(name string, st []*Stats, elapsed time.Duration) Row {
 	if elapsed > 0 {
 		r.RPS = float64(r.OK) / elapsed.Seconds()
 	}
-	r.Latency = Latency{P50: ms(h.Quantile(0.5)), P90: ms(h.Quantile(0.9)), P99: ms(h.Quantile(0.99)), Max: ms(h.Max())}
+	r.Latency = latencyOf(&h)
 	if len(r.ErrorKinds) == 0 {
 		r.ErrorKinds, r.ErrorSamples = nil, nil
 	}
@@ -163,6 +171,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, run := range r.Runs {
 		if run.Server != nil && run.Server.Note != "" {
 			notes = append(notes, fmt.Sprintf("  %s: %s", run.Name, run.Server.Note))
+		}
+		if l := run.StartLag; l != nil {
+			notes = append(notes, fmt.Sprintf("  %s: the tool began its requests late by p50 %.2f, p99 %.2f, max %.1f ms (in the latency too)",
+				run.Name, l.P50, l.P99, l.Max))
 		}
 		rows := run.Scenarios
 		if len(rows) == 0 {

@@ -82,3 +82,23 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteTextNotesStartLag: an open-loop run says how late the tool began
+// its requests; a run without lags (the closed loop) says nothing of it.
+func TestWriteTextNotesStartLag(t *testing.T) {
+	r := &Report{Model: "open", Rate: 1000, MaxInFlight: 512, Runs: []RunReport{
+		{Name: "feed_user", Row: Row{Scenario: "feed_user", RPS: 1000}, StartLag: &Latency{P50: 0.05, P99: 6.5, Max: 24.7}},
+		{Name: "feed_guest", Row: Row{Scenario: "feed_guest", RPS: 1000}},
+	}}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if want := "feed_user: the tool began its requests late by p50 0.05, p99 6.50, max 24.7 ms"; !strings.Contains(out, want) {
+		t.Errorf("the report lacks %q:\n%s", want, out)
+	}
+	if strings.Contains(out, "feed_guest: the tool began") {
+		t.Errorf("a run without start lags notes one:\n%s", out)
+	}
+}

@@ -126,6 +126,12 @@ type Result struct {
 	Elapsed   time.Duration // from the first request's start to the last one's end
 	Scenarios []*Stats      // in the mix's order
 	ToolCPU   time.Duration // CPU this process used meanwhile
+	// StartLag is, in the open loop, how late each request was begun after its
+	// scheduled time: the tool's own delay (its timer, its goroutines waiting
+	// for a core), which the latency counts too, since it runs from the
+	// scheduled time. On a machine the tool shares with the server, a large lag
+	// says the tail is partly the tool's.
+	StartLag Histogram
 }
 
 // Worker is the per-goroutine state that scenarios build requests with. Its
@@ -202,12 +208,13 @@ func (r *Runner) Run(ctx context.Context, load Load, mix *Mix) (*Result, error) 
 	cpu0 := selfCPU()
 	clock := r.clock()
 	start := clock.Now()
+	res := &Result{Scenarios: stats}
 	if load.Rate > 0 {
-		r.openLoop(ctx, load, mix, stats, start)
+		r.openLoop(ctx, load, mix, stats, start, &res.StartLag)
 	} else {
 		r.closedLoop(ctx, load, mix, stats, start)
 	}
-	res := &Result{Elapsed: clock.Now().Sub(start), Scenarios: stats, ToolCPU: selfCPU() - cpu0}
+	res.Elapsed, res.ToolCPU = clock.Now().Sub(start), selfCPU()-cpu0
 	return res, ctx.Err()
 }
 
@@ -237,7 +244,7 @@ type job struct {
 	at time.Time
 }
 
-func (r *Runner) openLoop(ctx context.Context, load Load, mix *Mix, stats []*Stats, start time.Time) {
+func (r *Runner) openLoop(ctx context.Context, load Load, mix *Mix, stats []*Stats, start time.Time, lag *Histogram) {
 	clock := r.clock()
 	limit := load.MaxInFlight
 	if limit <= 0 {
@@ -253,6 +260,7 @@ func (r *Runner) openLoop(ctx context.Context, load Load, mix *Mix, stats []*Sta
 		w := newWorker(ctx, uint64(i))
 		wg.Go(func() {
 			for j := range jobs {
+				lag.Record(clock.Now().Sub(j.at))
 				r.do(w, mix.Scenarios[j.k], stats[j.k], j.at)
 				inFlight.Add(-1)
 			}

@@ -127,7 +127,9 @@ func TestOpenLoopDropsAndCountsQueueing(t *testing.T) {
 	}()
 
 	<-arrived // request 0, due at t0, reached the server and is held
-	clock.set(t0.Add(100 * time.Millisecond))
+	// Request 1 is due at t0+100ms; the clock jumps past it, as a timer firing
+	// late would, so it begins 50ms late.
+	clock.set(t0.Add(150 * time.Millisecond))
 	waitFor(t, "request 1 to be scheduled", func() bool { s, _, _ := r.Progress(); return s == 2 })
 	// Requests 2..19 come due while two are in flight: all dropped.
 	clock.set(t0.Add(1900 * time.Millisecond))
@@ -152,6 +154,9 @@ func TestOpenLoopDropsAndCountsQueueing(t *testing.T) {
 	}
 	if p := st.Latency.Quantile(0.5); p < 4900*time.Millisecond || p > 4900*time.Millisecond+4900*time.Millisecond/subBuckets {
 		t.Errorf("the faster latency is %s; want 4.9s (measured from the scheduled time)", p)
+	}
+	if n, lag := res.StartLag.Count(), res.StartLag.Max(); n != 2 || lag != 50*time.Millisecond {
+		t.Errorf("start lags: %d recorded, max %s; want 2 (the dropped ones began never), 50ms", n, lag)
 	}
 	if res.Elapsed != 5*time.Second {
 		t.Errorf("elapsed %s, want 5s", res.Elapsed)
