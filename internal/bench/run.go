@@ -175,6 +175,7 @@ type Runner struct {
 	scheduled atomic.Int64
 	dropped   atomic.Int64
 	answered  atomic.Int64
+	begun     atomic.Int64 // open loop: requests whose start lag is recorded
 }
 
 // Progress reports, while a run goes on, how many requests were scheduled (or
@@ -201,6 +202,7 @@ func (r *Runner) Run(ctx context.Context, load Load, mix *Mix) (*Result, error) 
 	r.scheduled.Store(0)
 	r.dropped.Store(0)
 	r.answered.Store(0)
+	r.begun.Store(0)
 	stats := make([]*Stats, len(mix.Scenarios))
 	for i, sc := range mix.Scenarios {
 		stats[i] = newStats(sc.Name)
@@ -261,6 +263,7 @@ func (r *Runner) openLoop(ctx context.Context, load Load, mix *Mix, stats []*Sta
 		wg.Go(func() {
 			for j := range jobs {
 				lag.Record(clock.Now().Sub(j.at))
+				r.begun.Add(1)
 				r.do(w, mix.Scenarios[j.k], stats[j.k], j.at)
 				inFlight.Add(-1)
 			}

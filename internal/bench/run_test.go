@@ -130,7 +130,7 @@ func TestOpenLoopDropsAndCountsQueueing(t *testing.T) {
 	// Request 1 is due at t0+100ms; the clock jumps past it, as a timer firing
 	// late would, so it begins 50ms late.
 	clock.set(t0.Add(150 * time.Millisecond))
-	waitFor(t, "request 1 to be scheduled", func() bool { s, _, _ := r.Progress(); return s == 2 })
+	waitFor(t, "request 1 to begin", func() bool { return r.begun.Load() == 2 })
 	// Requests 2..19 come due while two are in flight: all dropped.
 	clock.set(t0.Add(1900 * time.Millisecond))
 	waitFor(t, "18 drops", func() bool { s, d, _ := r.Progress(); return s == 20 && d == 18 })
