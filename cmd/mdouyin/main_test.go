@@ -5,12 +5,13 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 )
 
 func TestHelpExplainsBothPlacements(t *testing.T) {
@@ -53,12 +54,7 @@ func TestBadInvocationsFailClearly(t *testing.T) {
 // TestServeUntilCancelled runs the binary's entry point on a free port and stops
 // it the way SIGTERM does.
 func TestServeUntilCancelled(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testenv.FreeAddr(t)
 	env := map[string]string{"MDOUYIN_HTTP_ADDR": addr, "MDOUYIN_DATA_DIR": t.TempDir(), "MDOUYIN_LOG_FORMAT": "json"}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncWriter{}

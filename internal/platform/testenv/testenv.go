@@ -8,11 +8,14 @@
 package testenv
 
 import (
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -83,17 +86,63 @@ func Program(t testing.TB, name, why string) string {
 	return p
 }
 
-// FreeAddr returns a loopback address whose port was free a moment ago. Another
-// program could take it before the test's server listens; on a test machine that
-// is rare enough, and shows as a server that does not start.
+// FreeAddr returns a loopback address whose port was free a moment ago, for a
+// server the test starts (and may kill and start again on the same address).
+//
+// The port is drawn at random from below the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range), never from it: the kernel hands ephemeral
+// ports to outgoing connections, and with a dozen processes connecting to each
+// other one of them regularly took a port between the moment it was found free
+// and its server's bind, or while a killed server was down ("address already in
+// use" on restart). Below that range only another test's server can take it,
+// which the random draw makes rare; within this process no port is handed out
+// twice.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	lo, hi := quietPorts()
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 1000 {
+		port := lo + rand.IntN(hi-lo)
+		if portsGiven[port] {
+			continue
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		portsGiven[port] = true
+		return addr
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatalf("testenv: no free port in [%d, %d) after 1000 tries", lo, hi)
+	return ""
+}
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
+
+// quietPorts is the range FreeAddr draws from: from 10000 up to the start of
+// the ephemeral range, or 20000–30000 when that range cannot be read or leaves
+// too little room below it.
+func quietPorts() (lo, hi int) {
+	lo, hi = 10000, 30000
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 20000, hi
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 20000, hi
+	}
+	first, err := strconv.Atoi(f[0])
+	if err != nil || first < lo+2000 {
+		return 20000, hi
+	}
+	return lo, first
 }
 
 // Environ is this process's environment without MDOUYIN_* variables, plus extra:

@@ -14,7 +14,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 )
 
 // Version is the versitygw release the tests run against.
@@ -64,10 +65,7 @@ func Start(t testing.TB) (endpoint, accessKey, secretKey string) {
 
 // start launches one server and waits until it answers HTTP.
 func start(t testing.TB, argv []string, accessKey, secretKey string) (string, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return "", err
-	}
+	addr := testenv.FreeAddr(t)
 	root := t.TempDir()
 	logPath := filepath.Join(t.TempDir(), "versitygw.log")
 	logFile, err := os.Create(logPath)
@@ -203,16 +201,6 @@ func goEnv() []string {
 		}
 	}
 	return append(env, "GOFLAGS=", "GOWORK=off")
-}
-
-// freeAddr returns a loopback address with a port nobody listens on now.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 func randomHex(n int) string {
