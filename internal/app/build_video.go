@@ -61,15 +61,17 @@ func buildVideo(ctx context.Context, p *platform, tokens *token.Manager, s *gate
 	}
 	f := p.cfg.Feed
 	var videos videosvc.Store = store
+	var inbox videosvc.InboxStore = store
 	if p.everyRole {
-		// As the favorite role's counts (buildFavorite): publishes pass here.
-		videos = videosvc.KeepWorkCounts(store)
+		// As the favorite role's counts (buildFavorite): publishes and every
+		// inbox write pass here.
+		videos, inbox = videosvc.KeepTimelines(videosvc.KeepWorkCounts(store), store)
 	}
 	svc := videosvc.New(videos, p.blobs, media, p.ids, p.log, videosvc.Options{
 		TempDir:        tmp,
 		MaxUploadBytes: p.cfg.HTTP.MaxUploadBytes,
 		Relation:       s.Relation,
-		Inbox:          store,
+		Inbox:          inbox,
 		Feed:           videosvc.FeedOptions{PullThreshold: f.PullThreshold, InboxSize: f.InboxSize, BackfillCount: f.BackfillCount},
 	})
 	// The fan-out and follow consumers keep inboxes up to date off the request

@@ -160,20 +160,44 @@ const (
 type feedFixture struct {
 	svc   *videosvc.Service // for the event handlers, which are not RPCs
 	api   video.VideoService
-	store *videosvc.SQLStore
+	store feedStore // every write of the tests goes through it
 	db    *db.DB
 	rel   *fakeRelation
 	ids   *idgen.Generator
 }
 
-func newFeedFixture(t *testing.T, d *db.DB, place placement) *feedFixture {
+// feedStore is the video and inbox stores the feed reads and writes.
+type feedStore interface {
+	videosvc.Store
+	videosvc.InboxStore
+}
+
+// keptStores is the stores as the one process has them: timelines (and work
+// counts) kept in memory.
+type keptStores struct {
+	videosvc.Store
+	videosvc.InboxStore
+}
+
+// writePaths are the ways the service (and the tests' own writes) reach the
+// database: straight, or through the one process's kept timelines.
+var writePaths = map[string]func(*videosvc.SQLStore) feedStore{
+	"store": func(s *videosvc.SQLStore) feedStore { return s },
+	"kept": func(s *videosvc.SQLStore) feedStore {
+		videos, inbox := videosvc.KeepTimelines(videosvc.KeepWorkCounts(s), s)
+		return keptStores{Store: videos, InboxStore: inbox}
+	},
+}
+
+func newFeedFixture(t *testing.T, d *db.DB, place placement, path func(*videosvc.SQLStore) feedStore) *feedFixture {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := videosvc.NewSQLStore(ctx, d, nil)
+	sql, err := videosvc.NewSQLStore(ctx, d, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	store := path(sql)
 	ids, err := idgen.New(2)
 	if err != nil {
 		t.Fatal(err)
@@ -187,23 +211,25 @@ func newFeedFixture(t *testing.T, d *db.DB, place placement) *feedFixture {
 	return &feedFixture{svc: svc, api: place(t, svc), store: store, db: d, rel: rel, ids: ids}
 }
 
-// TestFollowingFeed runs the following timeline's suite on every database and in
-// every placement of the feed read.
+// TestFollowingFeed runs the following timeline's suite on every database, in
+// every placement of the feed read, and on both write paths.
 func TestFollowingFeed(t *testing.T) {
 	for dbName, open := range databases {
 		for pName, place := range placements {
-			t.Run(dbName+"/"+pName, func(t *testing.T) {
-				f := newFeedFixture(t, open(t), place)
-				t.Run("fan-out reaches every follower, once", f.testFanOut)
-				t.Run("pull-mode authors merge at read time", f.testPullMode)
-				t.Run("pull-mode followees: from the popular list, or the following list", f.testPullAuthors)
-				t.Run("follow backfills, unfollow removes", f.testFollowSync)
-				t.Run("inboxes stay bounded", f.testInboxBound)
-				t.Run("stale inbox entries are repaired at read time", f.testStaleRepair)
-				t.Run("following falls through to global without repeats", f.testFallThrough)
-				t.Run("a full last following page keeps its millisecond", f.testFullLastPage)
-				t.Run("bad requests", f.testFeedBadRequests)
-			})
+			for wName, path := range writePaths {
+				t.Run(dbName+"/"+pName+"/"+wName, func(t *testing.T) {
+					f := newFeedFixture(t, open(t), place, path)
+					t.Run("fan-out reaches every follower, once", f.testFanOut)
+					t.Run("pull-mode authors merge at read time", f.testPullMode)
+					t.Run("pull-mode followees: from the popular list, or the following list", f.testPullAuthors)
+					t.Run("follow backfills, unfollow removes", f.testFollowSync)
+					t.Run("inboxes stay bounded", f.testInboxBound)
+					t.Run("stale inbox entries are repaired at read time", f.testStaleRepair)
+					t.Run("following falls through to global without repeats", f.testFallThrough)
+					t.Run("a full last following page keeps its millisecond", f.testFullLastPage)
+					t.Run("bad requests", f.testFeedBadRequests)
+				})
+			}
 		}
 	}
 }
