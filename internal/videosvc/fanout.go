@@ -162,7 +162,7 @@ func (s *Service) SyncFollow(ctx context.Context, followerID, followeeID int64) 
 	if s.feed.BackfillCount == 0 {
 		return nil
 	}
-	vs, err := s.o.Inbox.ByAuthors(ctx, []int64{followeeID}, Position{Time: 1<<63 - 1}, 0, s.feed.BackfillCount)
+	vs, err := s.o.Inbox.ByAuthors(ctx, []int64{followeeID}, latest, 0, s.feed.BackfillCount)
 	if err != nil {
 		return err
 	}

@@ -404,16 +404,22 @@ func (s *SQLStore) newest(ctx context.Context, userID int64, authorIDs []int64, 
 		out = append(out, vs...)
 	}
 	if len(chunks) > 1 {
-		slices.SortFunc(out, func(a, b *Video) int {
-			if c := cmp.Compare(b.CreateTime, a.CreateTime); c != 0 {
-				return c
-			}
-			return cmp.Compare(b.ID, a.ID)
-		})
-		out = slices.CompactFunc(out, func(a, b *Video) bool { return a.ID == b.ID })
-		out = out[:min(len(out), limit)]
+		out = newestOnce(out, limit)
 	}
 	return out, nil
+}
+
+// newestOnce returns the newest limit of vs, newest first (create time, then
+// id, descending) and each video once: listings of several sources merged.
+func newestOnce(vs []*Video, limit int) []*Video {
+	slices.SortFunc(vs, func(a, b *Video) int {
+		if c := cmp.Compare(b.CreateTime, a.CreateTime); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	vs = slices.CompactFunc(vs, func(a, b *Video) bool { return a.ID == b.ID })
+	return vs[:min(len(vs), limit)]
 }
 
 func (s *SQLStore) InboxSize(ctx context.Context, userID int64) (int, error) {

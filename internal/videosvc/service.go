@@ -362,7 +362,7 @@ func (s *Service) ListByAuthor(ctx context.Context, req *video.ListByAuthorReque
 // video of the previous page; "" starts from the newest.
 func parseListCursor(cur string) (Position, error) {
 	if cur == "" {
-		return Position{Time: 1<<63 - 1}, nil
+		return latest, nil
 	}
 	bad := errs.InvalidArgument("cursor is not valid")
 	ts, ids, ok := strings.Cut(cur, ".")

@@ -22,6 +22,14 @@ type Position struct {
 	ID   int64
 }
 
+// latest is a position before which every video lies.
+var latest = Position{Time: 1<<63 - 1}
+
+// after reports whether v lies strictly after p in a newest-first listing.
+func (p Position) after(v *Video) bool {
+	return v.CreateTime < p.Time || (v.CreateTime == p.Time && v.ID < p.ID)
+}
+
 // Store keeps videos and their authors' work counts. It is defined here, where it
 // is used; store_sql.go implements it.
 type Store interface {

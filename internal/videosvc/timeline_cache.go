@@ -1,7 +1,6 @@
 package videosvc
 
 import (
-	"cmp"
 	"context"
 	"slices"
 
@@ -74,22 +73,6 @@ func (h head) window(before Position, since int64, limit int) ([]*Video, bool) {
 	return out, h.complete
 }
 
-// after reports whether v lies strictly after p in a newest-first listing.
-func (p Position) after(v *Video) bool {
-	return v.CreateTime < p.Time || (v.CreateTime == p.Time && v.ID < p.ID)
-}
-
-// newestFirst is the order of every listing: create time, then id, descending.
-func newestFirst(a, b *Video) int {
-	if c := cmp.Compare(b.CreateTime, a.CreateTime); c != 0 {
-		return c
-	}
-	return cmp.Compare(b.ID, a.ID)
-}
-
-// latest is a position before which every video lies.
-var latest = Position{Time: 1<<63 - 1}
-
 type timelineStore struct {
 	Store
 	c *timelineCache
@@ -160,9 +143,7 @@ func (s *timelineInbox) Timeline(ctx context.Context, userID int64, authorIDs []
 	}
 	// A video in the inbox and among its author's (one who crossed the pull
 	// threshold) is listed once, as the store's UNION does.
-	slices.SortFunc(out, newestFirst)
-	out = slices.CompactFunc(out, func(a, b *Video) bool { return a.ID == b.ID })
-	return out[:min(len(out), limit)], nil
+	return newestOnce(out, limit), nil
 }
 
 func newHead(vs []*Video) head {
