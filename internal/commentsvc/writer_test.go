@@ -261,8 +261,15 @@ func TestColdStampede(t *testing.T) {
 	}
 	close(release)
 	wg.Wait()
+	// The rebuild counts its store read before it stores the set: wait for the
+	// set itself, or a read could race the rebuild's write.
 	deadline := time.Now().Add(20 * time.Second)
-	for f.store.rebuilds.Load() == 0 && time.Now().Before(deadline) {
+	for time.Now().Before(deadline) {
+		if _, ok, err := f.svc.sets.Range(ctx, setKey(vid, 0, ByTime), cache.RangeQuery{Desc: true, N: 1}); err != nil {
+			t.Fatal(err)
+		} else if ok {
+			break
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	pages, rebuilds := f.store.pages.Load(), f.store.rebuilds.Load()
