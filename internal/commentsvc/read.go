@@ -476,7 +476,7 @@ func (s *Service) personalize(ctx context.Context, viewer int64, sub Subject, ro
 		ids = append(ids, r.ID)
 		ids = append(ids, r.Preview...)
 	}
-	liked := map[int64]bool{}
+	var liked likedSet
 	if viewer != 0 && len(ids) > 0 {
 		var err error
 		if liked, err = s.liked(ctx, st, viewer, sub.VideoID, ids); err != nil {
@@ -566,10 +566,10 @@ func before(o Order, a, b cache.Member) bool {
 	return a.ID < b.ID
 }
 
-func toComment(r Row, liked map[int64]bool) *comment.Comment {
+func toComment(r Row, liked likedSet) *comment.Comment {
 	return &comment.Comment{
 		Id: r.ID, VideoId: r.VideoID, UserId: r.UserID, Content: r.Content, CreateTime: r.CreatedAt,
-		RootId: r.RootID, ParentId: r.ParentID, Floor: r.Floor, LikeCount: r.LikeCount, IsLiked: liked[r.ID],
+		RootId: r.RootID, ParentId: r.ParentID, Floor: r.Floor, LikeCount: r.LikeCount, IsLiked: liked.has(r.ID),
 		ReplyCount: r.ReplyCount, Replies: []*comment.Comment{}, State: r.State, Version: r.Version,
 	}
 }

@@ -1,9 +1,13 @@
 package commentsvc
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
+	"maps"
 	"math/rand/v2"
+	"slices"
+	"sort"
 	"strconv"
 	"time"
 )
@@ -23,8 +27,9 @@ import (
 // when the cache loses a generation key: a new one never repeats an old one.
 //
 // Kept per viewer and video:
-//   - cl:<viewer>:<video>: the comment ids asked about so far with whether the
-//     viewer likes each, added to as other ids are asked;
+//   - cl2:<viewer>:<video>: the comment ids asked about so far with whether the
+//     viewer likes each, added to as other ids are asked (a likedSet, looked up
+//     where it lies: a hot page's readers ask it on every read);
 //   - co:<viewer>:<video>:<root>: that Own found nothing (pending, or newer than
 //     ownRecent). Nothing found stays nothing until the viewer writes: ageing
 //     only shrinks the answer. A non-empty answer is not kept.
@@ -37,8 +42,9 @@ const (
 
 func viewerGenKey(viewer int64) string { return "cg:" + strconv.FormatInt(viewer, 10) }
 
+// likedKey's prefix names the value's format (cl: held varints in map order).
 func likedKey(viewer, videoID int64) string {
-	return "cl:" + strconv.FormatInt(viewer, 10) + ":" + strconv.FormatInt(videoID, 10)
+	return "cl2:" + strconv.FormatInt(viewer, 10) + ":" + strconv.FormatInt(videoID, 10)
 }
 
 func ownKey(viewer, videoID, rootID int64) string {
@@ -47,9 +53,9 @@ func ownKey(viewer, videoID, rootID int64) string {
 
 // viewerState is what the cache holds for one viewer's read of one list.
 type viewerState struct {
-	gen     []byte         // nil: caching is off for this read (the cache failed)
-	liked   map[int64]bool // known answers under gen
-	ownNone bool           // Own is known to be empty under gen
+	gen     []byte   // nil: caching is off for this read (the cache failed)
+	liked   likedSet // known answers under gen
+	ownNone bool     // Own is known to be empty under gen
 }
 
 // loadViewer reads the viewer's generation and their kept answers for a list in
@@ -80,7 +86,7 @@ func (s *Service) loadViewer(ctx context.Context, viewer, videoID, rootID int64)
 		st.ownNone = true
 	}
 	if v, found := got[lk]; found && tagged(v, st.gen) {
-		st.liked = decodeLiked(v[len(st.gen):])
+		st.liked = readLiked(v[len(st.gen):])
 	}
 	return st
 }
@@ -106,12 +112,12 @@ func (s *Service) own(ctx context.Context, st viewerState, viewer, videoID, root
 	return nil, nil
 }
 
-// liked returns which of ids the viewer likes (store.Liked), asking the store
+// liked returns the viewer's answers for ids (store.Liked), asking the store
 // only about ids the cache does not know, and keeping the answers.
-func (s *Service) liked(ctx context.Context, st viewerState, viewer, videoID int64, ids []int64) (map[int64]bool, error) {
+func (s *Service) liked(ctx context.Context, st viewerState, viewer, videoID int64, ids []int64) (likedSet, error) {
 	var missing []int64
 	for _, id := range ids {
-		if _, known := st.liked[id]; !known {
+		if _, known := st.liked.lookup(id); !known {
 			missing = append(missing, id)
 		}
 	}
@@ -122,16 +128,14 @@ func (s *Service) liked(ctx context.Context, st viewerState, viewer, videoID int
 	if err != nil {
 		return nil, err
 	}
-	all := st.liked
-	if all == nil || len(all)+len(missing) > likedKeep {
-		all = make(map[int64]bool, len(missing))
+	kept := st.liked
+	if kept.len()+len(missing) > likedKeep {
+		kept = nil
 	}
-	for _, id := range missing {
-		all[id] = found[id]
-	}
+	all := kept.with(missing, found)
 	if st.gen != nil {
-		v := append([]byte(nil), st.gen...)
-		if err := s.kv.Set(ctx, likedKey(viewer, videoID), encodeLiked(v, all), viewerDataTTL); err != nil {
+		v := append(append(make([]byte, 0, len(st.gen)+len(all)), st.gen...), all...)
+		if err := s.kv.Set(ctx, likedKey(viewer, videoID), v, viewerDataTTL); err != nil {
 			s.log.WarnContext(ctx, "could not keep a viewer's likes", "err", err)
 		}
 	}
@@ -154,29 +158,74 @@ func newGen() []byte {
 	return binary.BigEndian.AppendUint64(nil, rand.Uint64()|1) // never all zero
 }
 
-// encodeLiked appends the answers to b: per id, its varint and 0 or 1.
-func encodeLiked(b []byte, liked map[int64]bool) []byte {
-	for id, yes := range liked {
-		b = binary.AppendUvarint(b, uint64(id))
-		if yes {
-			b = append(b, 1)
-		} else {
-			b = append(b, 0)
+// likedSet holds answers to "does the viewer like comment id": one record per
+// id, its 8 bytes big-endian and then 1 (liked) or 0, in increasing id order. It
+// is the cached value as it is, so a read looks the page's ids up in it without
+// decoding it into a map. The zero value knows nothing.
+type likedSet []byte
+
+const likedRecord = 9
+
+// readLiked checks a cached value; a damaged one (cut short, or out of order)
+// reads as nothing known.
+func readLiked(b []byte) likedSet {
+	if len(b)%likedRecord != 0 {
+		return nil
+	}
+	l := likedSet(b)
+	for i := 1; i < l.len(); i++ {
+		if l.id(i-1) >= l.id(i) {
+			return nil
 		}
 	}
-	return b
+	return l
 }
 
-// decodeLiked reads encodeLiked's answers; a damaged value reads as nothing known.
-func decodeLiked(b []byte) map[int64]bool {
-	out := map[int64]bool{}
-	for len(b) > 0 {
-		id, n := binary.Uvarint(b)
-		if n <= 0 || n >= len(b) {
-			return map[int64]bool{}
+func (l likedSet) len() int { return len(l) / likedRecord }
+
+func (l likedSet) id(i int) int64 {
+	return int64(binary.BigEndian.Uint64(l[i*likedRecord:]))
+}
+
+// lookup reports whether the viewer likes id, and whether the set knows.
+func (l likedSet) lookup(id int64) (liked, known bool) {
+	i, found := sort.Find(l.len(), func(i int) int { return cmp.Compare(id, l.id(i)) })
+	if !found {
+		return false, false
+	}
+	return l[i*likedRecord+8] == 1, true
+}
+
+// has reports whether the viewer likes id; unknown ids are not liked.
+func (l likedSet) has(id int64) bool {
+	liked, _ := l.lookup(id)
+	return liked
+}
+
+// with returns a new set of l's answers and the answers found gives for ids
+// (absent: not liked); ids' answers replace l's.
+func (l likedSet) with(ids []int64, found map[int64]bool) likedSet {
+	merged := make(map[int64]bool, l.len()+len(ids))
+	for i := range l.len() {
+		merged[l.id(i)] = l[i*likedRecord+8] == 1
+	}
+	for _, id := range ids {
+		merged[id] = found[id]
+	}
+	return encodeLiked(merged)
+}
+
+// encodeLiked makes a set of the answers in liked.
+func encodeLiked(liked map[int64]bool) likedSet {
+	ids := slices.Sorted(maps.Keys(liked))
+	out := make(likedSet, 0, len(ids)*likedRecord)
+	for _, id := range ids {
+		out = binary.BigEndian.AppendUint64(out, uint64(id))
+		if liked[id] {
+			out = append(out, 1)
+		} else {
+			out = append(out, 0)
 		}
-		out[int64(id)] = b[n] == 1
-		b = b[n+1:]
 	}
 	return out
 }

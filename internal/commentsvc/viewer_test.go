@@ -158,18 +158,44 @@ func TestViewerPartKeptUntilTheirWrite(t *testing.T) {
 	}
 }
 
-func TestLikedEncoding(t *testing.T) {
-	in := map[int64]bool{1: true, 1<<53 - 1: false, 300: true}
-	got := decodeLiked(encodeLiked([]byte{}, in))
-	if len(got) != len(in) {
-		t.Fatalf("decoded %v, want %v", got, in)
+func TestLikedSet(t *testing.T) {
+	in := map[int64]bool{1: true, 1<<53 - 1: false, 300: true, 299: false, 1 << 40: true}
+	set := readLiked(encodeLiked(in))
+	if set.len() != len(in) {
+		t.Fatalf("the set holds %d answers, want %d", set.len(), len(in))
 	}
-	for id, yes := range in {
-		if v, ok := got[id]; !ok || v != yes {
-			t.Fatalf("decoded %v, want %v", got, in)
+	for _, id := range []int64{0, 1, 2, 299, 300, 301, 1 << 40, 1<<53 - 1, 1 << 53} {
+		want, wantKnown := in[id]
+		if liked, known := set.lookup(id); liked != want || known != wantKnown {
+			t.Errorf("lookup(%d) = %v, %v; want %v, %v", id, liked, known, want, wantKnown)
+		}
+		if set.has(id) != want {
+			t.Errorf("has(%d) = %v, want %v", id, set.has(id), want)
 		}
 	}
-	if got := decodeLiked([]byte{0x80}); len(got) != 0 {
-		t.Fatalf("a damaged value decoded to %v", got)
+	// New answers join the old ones, and replace an old answer for their id.
+	more := set.with([]int64{300, 7, 5000}, map[int64]bool{7: true})
+	for id, want := range map[int64]bool{1: true, 7: true, 299: false, 300: false, 5000: false, 1 << 40: true} {
+		if liked, known := more.lookup(id); !known || liked != want {
+			t.Errorf("after with: lookup(%d) = %v, %v; want %v, true", id, liked, known, want)
+		}
+	}
+	if more.len() != 7 {
+		t.Errorf("after with: %d answers, want 7", more.len())
+	}
+	if _, known := set.lookup(7); known {
+		t.Error("with changed the set it was called on")
+	}
+	// Damaged values know nothing: cut short, or out of order.
+	good := encodeLiked(in)
+	swapped := append(append(likedSet{}, good[likedRecord:2*likedRecord]...), good[:likedRecord]...)
+	for name, v := range map[string][]byte{"cut": good[:len(good)-1], "swapped": swapped, "one byte": {0x80}} {
+		if l := readLiked(v); l.len() != 0 {
+			t.Errorf("%s: a damaged value reads as %d answers", name, l.len())
+		}
+	}
+	var none likedSet
+	if _, known := none.lookup(1); known || none.has(1) {
+		t.Error("the empty set knows an answer")
 	}
 }
