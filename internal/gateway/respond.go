@@ -3,7 +3,10 @@ package gateway
 import (
 	"context"
 	"errors"
+	"sync"
 
+	"github.com/bytedance/sonic/encoder"
+	"github.com/bytedance/sonic/utf8"
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/protocol/consts"
 	"github.com/cloudwego/kitex/pkg/kerrors"
@@ -35,7 +38,7 @@ func ok(c *app.RequestContext, body map[string]any) {
 	body["status_code"] = 0
 	body["status_msg"] = ""
 	obs.SetOutcome(c, 0)
-	c.JSON(consts.StatusOK, body)
+	writeJSON(c, body)
 }
 
 // status is the pair of fields every answer carries. Typed answers embed it; a
@@ -49,7 +52,48 @@ type status struct {
 // okTyped writes a success answer whose body is a struct embedding a zero status.
 func okTyped(c *app.RequestContext, body any) {
 	obs.SetOutcome(c, 0)
-	c.JSON(consts.StatusOK, body)
+	writeJSON(c, body)
+}
+
+// Answers are encoded as Hertz's c.JSON encodes them (sonic.ConfigStd: map keys
+// sorted, HTML characters escaped, invalid UTF-8 replaced), but without its two
+// copies of every answer: c.JSON encodes into a buffer that the escaping pass
+// copies into a new one, and then copies that into the response. On a page of
+// comments those copies were 40% of all the bytes a request allocated. Here the
+// encoder writes into a pooled scratch buffer and the escaping pass into the
+// response's own pooled body buffer.
+const jsonEncodeOptions = encoder.SortMapKeys | encoder.CompactMarshaler | encoder.NoEncoderNewline
+
+// jsonScratchMax bounds the scratch buffers kept for reuse.
+const jsonScratchMax = 1 << 20
+
+var jsonScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// writeJSON writes body as an HTTP 200 JSON answer.
+func writeJSON(c *app.RequestContext, body any) {
+	if c.Response.GetHijackWriter() != nil {
+		c.JSON(consts.StatusOK, body)
+		return
+	}
+	raw := jsonScratch.Get().(*[]byte)
+	defer func() {
+		if cap(*raw) <= jsonScratchMax {
+			jsonScratch.Put(raw)
+		}
+	}()
+	*raw = (*raw)[:0]
+	if err := encoder.EncodeInto(raw, body, jsonEncodeOptions); err != nil {
+		c.JSON(consts.StatusOK, body) // fails as Hertz fails it
+		return
+	}
+	c.Response.ResetBody()
+	buf := c.Response.BodyBuffer()
+	buf.B = encoder.HTMLEscape(buf.B[:0], *raw)
+	if !utf8.Validate(buf.B) {
+		buf.B = utf8.CorrectWith(nil, buf.B, `\ufffd`)
+	}
+	c.Response.SetStatusCode(consts.StatusOK)
+	c.Response.Header.SetContentType(jsonContentType)
 }
 
 // jsonContentType is what c.JSON declares, for answers written as bytes.
@@ -85,5 +129,5 @@ func (g *Gateway) fail(ctx context.Context, c *app.RequestContext, err error, bo
 	body["status_code"] = int32(e.Code)
 	body["status_msg"] = e.Msg
 	obs.SetOutcome(c, int32(e.Code))
-	c.JSON(consts.StatusOK, body)
+	writeJSON(c, body)
 }
