@@ -246,6 +246,10 @@ func (p *commentPages) dropLiked(id int64) {
 // is false when an author is not on the kept page.
 func (pg *keptCommentPage) viewerAuthors(cs []*comment.Comment, viewer int64, stats map[int64]*relation.UserStats) (users map[int64]*User, known bool) {
 	users = make(map[int64]*User, len(pg.authors))
+	// One block holds the viewer's copies; each author is added once and only
+	// if on the page, so it never grows past its capacity and the pointers
+	// into it stay put.
+	block := make([]User, 0, len(pg.authors))
 	add := func(id int64) bool {
 		if _, done := users[id]; done {
 			return true
@@ -258,7 +262,8 @@ func (pg *keptCommentPage) viewerAuthors(cs []*comment.Comment, viewer int64, st
 			users[id] = nil // no account: a minimal author, as everyone sees it
 			return true
 		}
-		u := *shared
+		block = append(block, *shared)
+		u := &block[len(block)-1]
 		switch st := stats[id]; {
 		case stats == nil:
 		case st == nil:
@@ -266,7 +271,7 @@ func (pg *keptCommentPage) viewerAuthors(cs []*comment.Comment, viewer int64, st
 		default:
 			u.FollowCount, u.FollowerCount, u.IsFollow = st.FollowCount, st.FollowerCount, st.IsFollow && viewer != id
 		}
-		users[id] = &u
+		users[id] = u
 		return true
 	}
 	for _, x := range cs {
