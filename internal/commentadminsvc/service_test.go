@@ -20,7 +20,6 @@ import (
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
 	"github.com/mdouyin/mdouyin/internal/platform/mq"
-	"github.com/mdouyin/mdouyin/internal/platform/outbox"
 	"github.com/mdouyin/mdouyin/internal/platform/rpc"
 	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
@@ -62,10 +61,7 @@ func newFixture(t *testing.T, d *db.DB, place string) *fixture {
 	if err := commentsvc.EnsureStreams(ctx, bus); err != nil {
 		t.Fatal(err)
 	}
-	ob, err := outbox.New(ctx, d, "comment", bus, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ob := svctest.Outbox(t, d, "comment", bus, log)
 	store, err := commentsvc.NewSQLStore(ctx, d, ob)
 	if err != nil {
 		t.Fatal(err)

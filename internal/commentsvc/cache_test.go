@@ -2,15 +2,13 @@ package commentsvc_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
 
 	"github.com/mdouyin/mdouyin/internal/commentsvc"
-	"github.com/mdouyin/mdouyin/internal/platform/outbox"
+	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/kitex_gen/comment"
 )
 
@@ -34,10 +32,7 @@ func TestKeepCountsAnswersAsTheStore(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			d := open(t)
-			ob, err := outbox.New(ctx, d, "comment", nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			ob := svctest.Outbox(t, d, "comment", nil, nil)
 			store, err := commentsvc.NewSQLStore(ctx, d, ob)
 			if err != nil {
 				t.Fatal(err)

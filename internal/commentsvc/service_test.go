@@ -19,7 +19,6 @@ import (
 	"github.com/mdouyin/mdouyin/internal/platform/cache"
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
-	"github.com/mdouyin/mdouyin/internal/platform/outbox"
 	"github.com/mdouyin/mdouyin/internal/platform/rpc"
 	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/internal/platform/testenv"
@@ -93,10 +92,7 @@ func newFixture(t *testing.T, st stack, place func(*testing.T, *commentsvc.Servi
 	if err := commentsvc.EnsureStreams(ctx, bus); err != nil {
 		t.Fatal(err)
 	}
-	ob, err := outbox.New(ctx, d, "comment", bus, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ob := svctest.Outbox(t, d, "comment", bus, log)
 	store, err := commentsvc.NewSQLStore(ctx, d, ob)
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,6 @@ import (
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
 	"github.com/mdouyin/mdouyin/internal/platform/mq"
-	"github.com/mdouyin/mdouyin/internal/platform/outbox"
 	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
 	"github.com/mdouyin/mdouyin/kitex_gen/comment"
@@ -90,10 +89,7 @@ func newInternal(t testing.TB, o Options, gate chan struct{}) *internalFixture {
 	if err := EnsureStreams(ctx, bus); err != nil {
 		t.Fatal(err)
 	}
-	ob, err := outbox.New(ctx, d, "comment", bus, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ob := svctest.Outbox(t, d, "comment", bus, log)
 	sql, err := NewSQLStore(ctx, d, ob)
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/mdouyin/mdouyin/internal/platform/mq"
-	"github.com/mdouyin/mdouyin/internal/platform/outbox"
+	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/internal/relationsvc"
 	"github.com/mdouyin/mdouyin/kitex_gen/relation"
 )
@@ -37,10 +37,7 @@ func TestEventsReachTheStream(t *testing.T) {
 			}
 
 			d := open(t)
-			ob, err := outbox.New(ctx, d, relationsvc.OutboxService, bus, quiet)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ob := svctest.Outbox(t, d, relationsvc.OutboxService, bus, quiet)
 			relayed := make(chan error, 1)
 			go func() { relayed <- ob.Run(ctx) }()
 			defer func() {

@@ -84,10 +84,7 @@ func newFixture(t *testing.T, d *db.DB, place placement, keep bool) *fixture {
 	ctx := context.Background()
 	// The outbox has no bus: nothing relays in this suite, so every event the
 	// service records stays in the table where Pending counts it.
-	ob, err := outbox.New(ctx, d, relationsvc.OutboxService, nil, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ob := svctest.Outbox(t, d, relationsvc.OutboxService, nil, quiet)
 	store, err := relationsvc.NewSQLStore(ctx, d, ob)
 	if err != nil {
 		t.Fatal(err)

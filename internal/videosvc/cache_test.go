@@ -2,8 +2,6 @@ package videosvc_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -11,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/mdouyin/mdouyin/internal/platform/db"
-	"github.com/mdouyin/mdouyin/internal/platform/outbox"
+	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/internal/videosvc"
 )
 
@@ -19,10 +17,7 @@ import (
 func openStore(t *testing.T, d *db.DB) *videosvc.SQLStore {
 	t.Helper()
 	ctx := context.Background()
-	ob, err := outbox.New(ctx, d, "video", nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ob := svctest.Outbox(t, d, "video", nil, nil)
 	store, err := videosvc.NewSQLStore(ctx, d, ob)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mdouyin/mdouyin/internal/platform/idgen"
-	"github.com/mdouyin/mdouyin/internal/platform/outbox"
 	"github.com/mdouyin/mdouyin/internal/platform/svctest"
 	"github.com/mdouyin/mdouyin/internal/relationsvc"
 	"github.com/mdouyin/mdouyin/internal/videosvc"
@@ -31,10 +30,7 @@ func TestConsumersThroughTheBus(t *testing.T) {
 			if err := videosvc.EnsureStream(ctx, bus); err != nil {
 				t.Fatal(err)
 			}
-			ob, err := outbox.New(ctx, d, "video", bus, log)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ob := svctest.Outbox(t, d, "video", bus, log)
 			store, err := videosvc.NewSQLStore(ctx, d, ob)
 			if err != nil {
 				t.Fatal(err)

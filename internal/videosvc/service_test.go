@@ -154,10 +154,7 @@ func newFixture(t *testing.T, d *db.DB, place placement) *fixture {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// The relay is not run: the tests read the outbox table, not the stream.
-	ob, err := outbox.New(ctx, d, "video", nil, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ob := svctest.Outbox(t, d, "video", nil, log)
 	store, err := videosvc.NewSQLStore(ctx, d, ob)
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/mdouyin/mdouyin/internal/errs"
 	"github.com/mdouyin/mdouyin/internal/platform/db"
 	"github.com/mdouyin/mdouyin/internal/platform/mq"
+	"github.com/mdouyin/mdouyin/internal/platform/outbox"
 	"github.com/mdouyin/mdouyin/internal/platform/rpc"
 	"github.com/mdouyin/mdouyin/internal/platform/testenv"
 	"github.com/mdouyin/mdouyin/kitex_gen/base"
@@ -101,4 +102,18 @@ func Bus(t testing.TB) *mq.Bus {
 	}
 	t.Cleanup(bus.Close)
 	return bus
+}
+
+// Outbox opens service's outbox on d, relaying to bus (nil: nothing relays, and
+// events stay in the table for the test to read). A nil log discards.
+func Outbox(t testing.TB, d *db.DB, service string, bus *mq.Bus, log *slog.Logger) *outbox.Outbox {
+	t.Helper()
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ob, err := outbox.New(context.Background(), d, service, bus, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ob
 }
