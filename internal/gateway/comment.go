@@ -209,6 +209,10 @@ func (g *Gateway) hotCommentList(ctx context.Context, c *app.RequestContext, vie
 		return err
 	}
 	cs := r.GetComments()
+	if pg.reader.fits(cs, r.GetPage()) {
+		okAppended(c, func(dst []byte) []byte { return pg.reader.render(dst, cs, viewer, stats) })
+		return nil
+	}
 	users, known := pg.viewerAuthors(cs, viewer, stats)
 	if !known {
 		// An author the kept page does not show (the reader's own held or new
@@ -251,6 +255,7 @@ func (g *Gateway) buildCommentPage(ctx context.Context, c *app.RequestContext, v
 	for _, id := range ids {
 		pg.authors[id] = users[id] // nil for an id without an account
 	}
+	pg.reader = newReaderTemplate(body, cs, pg.authors, r.GetPage())
 	for _, x := range cs {
 		pg.shown = append(pg.shown, x.GetId())
 		for _, rep := range x.GetReplies() {

@@ -76,6 +76,9 @@ type keptCommentPage struct {
 	authors   map[int64]*User
 	authorIDs []int64
 	shown     []int64 // the ids of the page's comments and previewed replies
+	// reader places a logged-in reader's fields in body (commentpatch.go);
+	// nil when they could not be placed.
+	reader *readerTemplate
 }
 
 // commentPageKey names a kept page.

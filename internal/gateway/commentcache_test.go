@@ -431,6 +431,12 @@ func TestCommentPageReaderFields(t *testing.T) {
 	tg.read(firstPage, "") // keeps the page
 	cw.comments.listed()
 	cw.relations.statsAsked()
+	// Logged-in readers get its bytes with their fields written in
+	// (commentpatch.go), unless their answer is another page.
+	kept, ok := tg.g.cache.comments.pages.Get(tg.g.cache.comments.key(commentPageKey{video: 1, count: commentPage, root: "http://gw.test"}))
+	if !ok || kept.reader == nil {
+		t.Fatalf("kept page %v: no reader template", kept)
+	}
 
 	type view struct {
 		liked  []float64 // comment ids

@@ -108,6 +108,17 @@ func okEncoded(c *app.RequestContext, body []byte) {
 	c.Response.SetBodyRaw(body)
 }
 
+// okAppended writes a success answer that write appends, encoded, to the
+// response's body buffer.
+func okAppended(c *app.RequestContext, write func(dst []byte) []byte) {
+	obs.SetOutcome(c, 0)
+	c.Response.ResetBody()
+	buf := c.Response.BodyBuffer()
+	buf.B = write(buf.B[:0])
+	c.Response.SetStatusCode(consts.StatusOK)
+	c.Response.Header.SetContentType(jsonContentType)
+}
+
 // fail writes an error answer with HTTP 200, as the app expects. body holds the
 // route's other keys with their empty values (the app reads them even on failure).
 // Business errors carry their code and message; anything else is logged here, once,
