@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -170,6 +171,12 @@ type sharedPage struct {
 	Next    *cache.Member // the position after the last item, when More
 	Pinned  int64         // the pinned comment shown first on this page, 0 for none
 	Subject Subject       // the video's subject the page was loaded with
+
+	cursor string // Next as a client's cursor
+	// objects returns the page's comments (with their previews) as a viewer
+	// who likes none of them gets them, built on first use. They are shared by
+	// every answer from the page and never changed.
+	objects func() []*comment.Comment
 }
 
 // List returns a page of a video's top-level comments (by time or heat), or of
@@ -376,7 +383,57 @@ func (s *Service) loadPage(ctx context.Context, sub Subject, rootID int64, order
 			p.Replies[id] = r
 		}
 	}
+	if p.More && p.Next != nil {
+		p.cursor = encodeCursor(order, *p.Next)
+	}
+	p.objects = sync.OnceValue(func() []*comment.Comment { return p.comments(p.Items, rootID, nil) })
 	return p, nil
+}
+
+// comments turns items of the page into answers' comments with viewer's likes:
+// the pinned one marked, and, on a top-level page, their previewed replies.
+func (p *sharedPage) comments(items []Row, rootID int64, liked likedSet) []*comment.Comment {
+	out := make([]*comment.Comment, 0, len(items))
+	for _, r := range items {
+		c := toComment(r, liked)
+		c.IsPinned = r.ID == p.Pinned && r.ID != 0
+		if rootID == 0 {
+			for _, id := range r.Preview {
+				if rep, ok := p.Replies[id]; ok {
+					c.Replies = append(c.Replies, toComment(rep, liked))
+				}
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// withLikes returns c as a viewer who likes what liked says sees it: c itself
+// (shared, unchanged) when they like neither it nor a reply it previews,
+// otherwise a copy.
+func withLikes(c *comment.Comment, liked likedSet) *comment.Comment {
+	var replies []*comment.Comment
+	for i, r := range c.Replies {
+		if liked.has(r.Id) {
+			if replies == nil {
+				replies = slices.Clone(c.Replies)
+			}
+			cp := *r
+			cp.IsLiked = true
+			replies[i] = &cp
+		}
+	}
+	self := liked.has(c.Id)
+	if !self && replies == nil {
+		return c
+	}
+	cp := *c
+	cp.IsLiked = self
+	if replies != nil {
+		cp.Replies = replies
+	}
+	return &cp
 }
 
 // pageIDs returns the positions of up to q.N visible comments after q.After, from
@@ -453,7 +510,7 @@ func (s *Service) queueRebuild(ctx context.Context, q PageQuery, from *cache.Mem
 // very recent comments merged in where they belong, and is_liked.
 func (s *Service) personalize(ctx context.Context, viewer int64, sub Subject, rootID int64, order Order, after *cache.Member,
 	p *sharedPage) (*comment.ListResponse, error) {
-	items := p.Items
+	items, merged := p.Items, false
 	var st viewerState
 	if viewer != 0 {
 		st = s.loadViewer(ctx, viewer, sub.VideoID, rootID)
@@ -469,6 +526,7 @@ func (s *Service) personalize(ctx context.Context, viewer int64, sub Subject, ro
 			if items, err = s.mergeOwn(ctx, items, own, skip, p, order, after); err != nil {
 				return nil, err
 			}
+			merged = len(items) != len(p.Items)
 		}
 	}
 	ids := make([]int64, 0, len(items)+len(p.Replies))
@@ -483,24 +541,19 @@ func (s *Service) personalize(ctx context.Context, viewer int64, sub Subject, ro
 			return nil, err
 		}
 	}
-	out := make([]*comment.Comment, 0, len(items))
-	for _, r := range items {
-		c := toComment(r, liked)
-		c.IsPinned = r.ID == p.Pinned && r.ID != 0
-		if rootID == 0 {
-			for _, id := range r.Preview {
-				if rep, ok := p.Replies[id]; ok {
-					c.Replies = append(c.Replies, toComment(rep, liked))
-				}
-			}
+	var out []*comment.Comment
+	if merged {
+		out = p.comments(items, rootID, liked)
+	} else {
+		// The page's own comments, shared; copies of only those the viewer
+		// likes. Most of a page is liked by nobody reading it.
+		shared := p.objects()
+		out = make([]*comment.Comment, len(shared))
+		for i, c := range shared {
+			out[i] = withLikes(c, liked)
 		}
-		out = append(out, c)
 	}
-	info := &base.PageInfo{HasMore: p.More}
-	if p.More && p.Next != nil {
-		info.NextCursor = encodeCursor(order, *p.Next)
-	}
-	return &comment.ListResponse{Comments: out, Page: info}, nil
+	return &comment.ListResponse{Comments: out, Page: &base.PageInfo{HasMore: p.More, NextCursor: p.cursor}}, nil
 }
 
 // mergeOwn adds the viewer's own comments that the shared page lacks — held ones,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -214,5 +216,104 @@ func TestPageBeforeEverything(t *testing.T) {
 		if err != nil || len(ms) != 3 {
 			t.Fatalf("order %d: %d comments after the start position, %v; want 3", o, len(ms), err)
 		}
+	}
+}
+
+// TestHotPageSharedByReaders checks a hot first page's answers: every reader
+// gets the page's comments as everyone sees them, shared, except copies of the
+// ones they like (a comment, or one whose previewed reply they like), and no
+// reader's likes show in anyone else's answer.
+func TestHotPageSharedByReaders(t *testing.T) {
+	clock := &fakeClock{t: time.Now()}
+	o := Options{Clock: clock.now, HotKeys: hotkey.DetectorOptions{Window: 10 * time.Second, Buckets: 10, MinCount: 1, Now: clock.now}}
+	f := newInternal(t, o, nil)
+	f.run()
+	ctx := context.Background()
+	author := f.id(t)
+	vid := f.newVideoOf(t, author)
+	publish := func(parent int64) int64 {
+		t.Helper()
+		r, err := f.svc.Publish(ctx, &comment.PublishRequest{UserId: f.id(t), VideoId: vid, Content: "c", ParentId: parent})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.GetComment().GetId()
+	}
+	var roots []int64
+	for range 4 {
+		roots = append(roots, publish(0))
+	}
+	reply := publish(roots[1])
+	if _, err := f.svc.Pin(ctx, &comment.PinRequest{UserId: author, VideoId: vid, CommentId: roots[0], Pin: true}); err != nil {
+		t.Fatal(err)
+	}
+	fan, other := f.id(t), f.id(t)
+	for _, id := range []int64{roots[2], reply} {
+		if _, err := f.svc.Like(ctx, &comment.LikeRequest{UserId: fan, CommentId: id, Like: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(viewer int64) []*comment.Comment {
+		t.Helper()
+		r, err := f.svc.List(ctx, &comment.ListRequest{ViewerId: viewer, VideoId: vid, Page: &base.Page{Count: 10}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.GetComments()
+	}
+	list(0)
+	clock.add(1100 * time.Millisecond) // hot from here on
+	anon := list(0)
+	if _, ok := f.svc.hotPages.Get(hotPageKey(vid, ByTime, 10)); !ok {
+		t.Fatal("the hot video's first page is not kept")
+	}
+	if len(anon) != 4 || anon[0].GetId() != roots[0] || !anon[0].GetIsPinned() {
+		t.Fatalf("first page %v: want 4 comments, the pinned one first", anon)
+	}
+	// likedIn lists the ids an answer marks liked, replies included.
+	likedIn := func(cs []*comment.Comment) []int64 {
+		var out []int64
+		for _, c := range cs {
+			for _, x := range append([]*comment.Comment{c}, c.GetReplies()...) {
+				if x.GetIsLiked() {
+					out = append(out, x.GetId())
+				}
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	wantFan := []int64{roots[2], reply}
+	slices.Sort(wantFan)
+	for round := range 2 {
+		mine, theirs, again := list(fan), list(other), list(0)
+		if got := likedIn(mine); !slices.Equal(got, wantFan) {
+			t.Fatalf("round %d: the fan's answer likes %v, want %v", round, got, wantFan)
+		}
+		if got := likedIn(theirs); len(got) != 0 {
+			t.Fatalf("round %d: another reader's answer likes %v: the fan's likes leaked", round, got)
+		}
+		if got := likedIn(again); len(got) != 0 {
+			t.Fatalf("round %d: the anonymous answer likes %v", round, got)
+		}
+		for i, c := range anon {
+			// Shared where nobody's likes differ; copied where the fan's do.
+			if theirs[i] != c || again[i] != c {
+				t.Fatalf("round %d: comment %d is not shared by the answers without likes", round, c.GetId())
+			}
+			liked := c.GetId() == roots[2] || c.GetId() == roots[1] // roots[1] previews the liked reply
+			if (mine[i] == c) == liked {
+				t.Fatalf("round %d: comment %d shared %v in the fan's answer, want %v", round, c.GetId(), mine[i] == c, !liked)
+			}
+			// Otherwise the fan's copy is the shared comment, but for is_liked.
+			cp, want := *mine[i], *c
+			cp.IsLiked, cp.Replies, want.Replies = false, nil, nil
+			if !reflect.DeepEqual(cp, want) || len(mine[i].GetReplies()) != len(c.GetReplies()) {
+				t.Fatalf("round %d: the fan's comment %+v differs from everyone's %+v", round, mine[i], c)
+			}
+		}
+	}
+	if r := anon[3].GetReplies(); anon[3].GetId() != roots[1] || len(r) != 1 || r[0].GetId() != reply || r[0].GetIsLiked() {
+		t.Fatalf("everyone's comment %d with previews %v, want %d with its reply", anon[3].GetId(), r, roots[1])
 	}
 }

@@ -30,9 +30,10 @@ import (
 type readerTemplate struct {
 	body []byte
 	// comments are the page's comments in the order they are encoded: each
-	// comment, then its previewed replies. authors holds each one's author as
+	// comment, then its previewed replies (copies of what an answer's comments
+	// encode, as answers are not kept). authors holds each one's author as
 	// everyone sees them, nil for an author without an account.
-	comments []*comment.Comment
+	comments []keptComment
 	authors  []*User
 	more     bool
 	next     string
@@ -77,7 +78,7 @@ func newReaderTemplate(body []byte, cs []*comment.Comment, users map[int64]*User
 	var walk func(cs []*comment.Comment)
 	walk = func(cs []*comment.Comment) {
 		for _, x := range cs {
-			t.comments = append(t.comments, x)
+			t.comments = append(t.comments, keep(x))
 			t.authors = append(t.authors, users[x.GetUserId()])
 			walk(x.GetReplies())
 		}
@@ -144,7 +145,7 @@ func (t *readerTemplate) fits(cs []*comment.Comment, info *base.PageInfo) bool {
 // index after them.
 func (t *readerTemplate) match(cs []*comment.Comment, at int) (int, bool) {
 	for _, x := range cs {
-		if at >= len(t.comments) || !sameForEveryone(x, t.comments[at]) {
+		if at >= len(t.comments) || !t.comments[at].sameForEveryone(x) {
 			return at, false
 		}
 		var ok bool
@@ -155,14 +156,28 @@ func (t *readerTemplate) match(cs []*comment.Comment, at int) (int, bool) {
 	return at, true
 }
 
-// sameForEveryone reports whether a and b encode alike but for is_liked: every
-// field commentObjects reads, the author's id included.
-func sameForEveryone(a, b *comment.Comment) bool {
-	return a.GetId() == b.GetId() && a.GetUserId() == b.GetUserId() && a.GetCreateTime() == b.GetCreateTime() &&
-		a.GetRootId() == b.GetRootId() && a.GetParentId() == b.GetParentId() && a.GetFloor() == b.GetFloor() &&
-		a.GetLikeCount() == b.GetLikeCount() && a.GetReplyCount() == b.GetReplyCount() &&
-		a.GetIsPinned() == b.GetIsPinned() && a.GetState() == b.GetState() &&
-		len(a.GetReplies()) == len(b.GetReplies()) && a.GetContent() == b.GetContent()
+// keptComment is what a comment's encoding shows alike to every reader.
+type keptComment struct {
+	id, userID, createTime, rootID, parentID, floor, likeCount, replyCount int64
+	replies                                                                int
+	pinned                                                                 bool
+	state                                                                  comment.CommentState
+	content                                                                string
+}
+
+func keep(x *comment.Comment) keptComment {
+	return keptComment{id: x.GetId(), userID: x.GetUserId(), createTime: x.GetCreateTime(), rootID: x.GetRootId(),
+		parentID: x.GetParentId(), floor: x.GetFloor(), likeCount: x.GetLikeCount(), replyCount: x.GetReplyCount(),
+		replies: len(x.GetReplies()), pinned: x.GetIsPinned(), state: x.GetState(), content: x.GetContent()}
+}
+
+// sameForEveryone reports whether x encodes as k but for is_liked: every field
+// commentObjects reads, the author's id included.
+func (k *keptComment) sameForEveryone(x *comment.Comment) bool {
+	return x.GetId() == k.id && x.GetUserId() == k.userID && x.GetCreateTime() == k.createTime &&
+		x.GetRootId() == k.rootID && x.GetParentId() == k.parentID && x.GetFloor() == k.floor &&
+		x.GetLikeCount() == k.likeCount && x.GetReplyCount() == k.replyCount && x.GetIsPinned() == k.pinned &&
+		x.GetState() == k.state && len(x.GetReplies()) == k.replies && x.GetContent() == k.content
 }
 
 // render appends to dst the answer for viewer, whose comment role answer cs
@@ -182,7 +197,7 @@ func (t *readerTemplate) render(dst []byte, cs []*comment.Comment, viewer int64,
 			dst = strconv.AppendBool(dst, liked[s.at])
 			continue
 		}
-		id := t.comments[s.at].GetUserId()
+		id := t.comments[s.at].userID
 		var follows, followers int64 // no counts known for the author, as in viewerAuthors
 		var followed bool
 		if st := stats[id]; st != nil {
