@@ -109,9 +109,10 @@ func (c *statsCache) dropLocked(ch Change) {
 	delete(c.follows, ch.FollowerID)
 }
 
-func (c *statsCache) Stats(ctx context.Context, viewer int64, ids []int64) (map[int64]Stat, error) {
-	out := make(map[int64]Stat, len(ids))
+func (c *statsCache) Stats(ctx context.Context, viewer int64, ids []int64) ([]Stat, error) {
+	out := make([]Stat, len(ids))
 	var missing []int64
+	var at []int // missing[k] is ids[at[k]]
 	c.mu.Lock()
 	now := c.now()
 	epoch := c.epoch
@@ -119,16 +120,15 @@ func (c *statsCache) Stats(ctx context.Context, viewer int64, ids []int64) (map[
 	if f := c.follows[viewer]; viewer != 0 && f != nil && now.Before(f.until) && c.writing[viewer] == 0 {
 		known = f.known
 	}
-	for _, id := range ids {
+	for i, id := range ids {
 		kc, ok := c.counts[id]
 		followed, fok := known[id]
 		if !ok || !now.Before(kc.until) || (viewer != 0 && !fok) || c.writing[id] > 0 {
 			missing = append(missing, id)
+			at = append(at, i)
 			continue
 		}
-		if kc.Counts != (Counts{}) || followed {
-			out[id] = Stat{Counts: kc.Counts, Followed: followed}
-		}
+		out[i] = Stat{Counts: kc.Counts, Followed: followed}
 	}
 	c.mu.Unlock()
 	if len(missing) == 0 {
@@ -138,8 +138,8 @@ func (c *statsCache) Stats(ctx context.Context, viewer int64, ids []int64) (map[
 	if err != nil {
 		return nil, err
 	}
-	for id, st := range read {
-		out[id] = st
+	for k, i := range at {
+		out[i] = read[k]
 	}
 	c.keep(epoch, viewer, missing, read)
 	return out, nil
@@ -147,7 +147,7 @@ func (c *statsCache) Stats(ctx context.Context, viewer int64, ids []int64) (map[
 
 // keep stores what a Stats read of ids found, unless a follow began or ended
 // since epoch, and except what a follow in progress may be changing.
-func (c *statsCache) keep(epoch uint64, viewer int64, ids []int64, read map[int64]Stat) {
+func (c *statsCache) keep(epoch uint64, viewer int64, ids []int64, read []Stat) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.epoch != epoch {
@@ -156,9 +156,9 @@ func (c *statsCache) keep(epoch uint64, viewer int64, ids []int64, read map[int6
 	now := c.now()
 	prune(c.counts, len(ids), now, func(k keptCounts) time.Time { return k.until })
 	until := now.Add(statsCountsTTL)
-	for _, id := range ids {
+	for k, id := range ids {
 		if c.writing[id] == 0 {
-			c.counts[id] = keptCounts{Counts: read[id].Counts, until: until}
+			c.counts[id] = keptCounts{Counts: read[k].Counts, until: until}
 		}
 	}
 	if viewer == 0 || c.writing[viewer] > 0 {
@@ -170,8 +170,8 @@ func (c *statsCache) keep(epoch uint64, viewer int64, ids []int64, read map[int6
 		f = &keptFollows{known: make(map[int64]bool, len(ids)), until: now.Add(statsFollowsTTL)}
 		c.follows[viewer] = f
 	}
-	for _, id := range ids {
-		f.known[id] = read[id].Followed
+	for k, id := range ids {
+		f.known[id] = read[k].Followed
 	}
 }
 

@@ -3,6 +3,7 @@ package relationsvc
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ type countedStats struct {
 	release chan struct{}
 }
 
-func (c *countedStats) Stats(ctx context.Context, viewer int64, ids []int64) (map[int64]Stat, error) {
+func (c *countedStats) Stats(ctx context.Context, viewer int64, ids []int64) ([]Stat, error) {
 	c.reads.Add(1)
 	out, err := c.Store.Stats(ctx, viewer, ids)
 	if c.armed.CompareAndSwap(true, false) {
@@ -81,8 +82,8 @@ func TestKeepStats(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := Stat{Counts: Counts{Follow: follows, Follower: followers}, Followed: followed}
-		if got[id] != w {
-			t.Fatalf("stats of %d seen by %d: %+v, want %+v", id, who, got[id], w)
+		if len(got) != 3 || got[2] != w {
+			t.Fatalf("stats of %d seen by %d: %+v, want %+v last", id, who, got, w)
 		}
 	}
 	follow(other, a, true)
@@ -122,7 +123,7 @@ func TestKeepStats(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
-		done <- got[a]
+		done <- got[0]
 	}()
 	<-inner.reading
 	follow(viewer, a, true)
@@ -168,7 +169,7 @@ func TestKeepStatsDuringAWrite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return got[author]
+		return got[0]
 	}
 	for i, follow := range []bool{true, false, true} {
 		before := stat() // kept: the edge as it was
@@ -191,5 +192,51 @@ func TestKeepStatsDuringAWrite(t *testing.T) {
 		if after := stat(); after.Followed != follow || after.Follower != wantFollowers {
 			t.Fatalf("step %d (follow %v): after the write Stats says %+v", i, follow, after)
 		}
+	}
+}
+
+// TestStatsInOrderOfIDs: Stats answers each id in its place, repeats alike and
+// a user without follows as zero, from the store and from KeepStats, read cold
+// and kept.
+func TestStatsInOrderOfIDs(t *testing.T) {
+	ctx := context.Background()
+	sql := openSQLite(t)
+	const viewer, a, b, other, nobody = 1 << 40, 2 << 40, 3 << 40, 4 << 40, 5 << 40
+	for i, e := range [][2]int64{{viewer, a}, {other, a}, {other, b}} {
+		if _, err := sql.Follow(ctx, Change{FollowerID: e[0], FolloweeID: e[1], At: int64(i + 1), EventID: int64(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := []int64{b, a, nobody, a, viewer}
+	want := []Stat{
+		{Counts: Counts{Follower: 1}},
+		{Counts: Counts{Follower: 2}, Followed: true},
+		{},
+		{Counts: Counts{Follower: 2}, Followed: true},
+		{Counts: Counts{Follow: 1}},
+	}
+	kept := KeepStats(sql)
+	for _, r := range []struct {
+		name  string
+		store Store
+	}{{"store", sql}, {"kept, cold", kept}, {"kept", kept}} {
+		got, err := r.store.Stats(ctx, viewer, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: stats %+v, want %+v", r.name, got, want)
+		}
+	}
+	// Part kept, part read: the kept answers and the read ones each in place.
+	got, err := kept.Stats(ctx, viewer, []int64{a, other, viewer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := []Stat{want[1], {Counts: Counts{Follow: 2}}, want[4]}; !slices.Equal(got, w) {
+		t.Fatalf("stats %+v, want %+v", got, w)
+	}
+	if got, err := kept.Stats(ctx, viewer, nil); err != nil || len(got) != 0 {
+		t.Fatalf("no ids: %v, %v", got, err)
 	}
 }

@@ -187,7 +187,7 @@ func (s *Service) UserStats(ctx context.Context, req *relation.UserStatsRequest)
 	out := make(map[int64]*relation.UserStats, len(ids))
 	block := make([]relation.UserStats, len(ids)) // one allocation, not one per user
 	for i, id := range ids {
-		st := stats[id]
+		st := stats[i]
 		block[i] = relation.UserStats{FollowCount: st.Follow, FollowerCount: st.Follower, IsFollow: st.Followed}
 		out[id] = &block[i]
 	}

@@ -54,9 +54,11 @@ type Store interface {
 	Counts(ctx context.Context, ids []int64) (map[int64]Counts, error)
 	// Follows returns the users among ids that viewer follows.
 	Follows(ctx context.Context, viewer int64, ids []int64) (map[int64]bool, error)
-	// Stats is Counts and Follows in one read: the counts of the users among ids
-	// that have any, and whether viewer (0: nobody) follows each of them.
-	Stats(ctx context.Context, viewer int64, ids []int64) (map[int64]Stat, error)
+	// Stats is Counts and Follows in one read: for each of ids, in their order
+	// (a repeat answered alike), the user's counts and whether viewer (0:
+	// nobody) follows them; the zero Stat for a user without follows. A slice,
+	// not a map: a comment page asks about its thirty authors on every read.
+	Stats(ctx context.Context, viewer int64, ids []int64) ([]Stat, error)
 	// Popular returns up to limit users with more than minFollowers followers,
 	// the most followed first.
 	Popular(ctx context.Context, minFollowers int64, limit int) ([]int64, error)

@@ -279,10 +279,14 @@ func (s *SQLStore) Follows(ctx context.Context, viewer int64, ids []int64) (map[
 // follows has at least that follower, so a count row, and the count table can
 // drive the join. One statement instead of two is most of the cost saved: each
 // costs more to run than the few rows it reads.
-func (s *SQLStore) Stats(ctx context.Context, viewer int64, ids []int64) (map[int64]Stat, error) {
-	out := make(map[int64]Stat, len(ids))
+func (s *SQLStore) Stats(ctx context.Context, viewer int64, ids []int64) ([]Stat, error) {
+	out := make([]Stat, len(ids))
 	if len(ids) == 0 {
 		return out, nil
+	}
+	first := make(map[int64]int, len(ids)) // each id's first place in ids
+	for i := len(ids) - 1; i >= 0; i-- {
+		first[ids[i]] = i
 	}
 	in, args := s.reads.In(ids)
 	rows, err := s.reads.Query(ctx,
@@ -304,9 +308,17 @@ func (s *SQLStore) Stats(ctx context.Context, viewer int64, ids []int64) (map[in
 			return nil, err
 		}
 		st.Followed = followed.Valid && viewer != 0
-		out[id] = st
+		if i, ok := first[id]; ok {
+			out[i] = st
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, id := range ids {
+		out[i] = out[first[id]] // repeats
+	}
+	return out, nil
 }
 
 func (s *SQLStore) Popular(ctx context.Context, minFollowers int64, limit int) ([]int64, error) {
