@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -257,5 +258,74 @@ func TestOkAppendedReplacesTheBody(t *testing.T) {
 	}
 	if got := string(c.Response.Header.ContentType()); got != jsonContentType {
 		t.Fatalf("content type %q", got)
+	}
+}
+
+// BenchmarkReaderAnswer compares the two ways of answering a logged-in reader of
+// a kept first page (30 comments by 30 authors, every third with two previewed
+// replies, texts of 30–60 characters): assembled (the reader's author copies,
+// the comment objects, encoding) and written from the template.
+func BenchmarkReaderAnswer(b *testing.B) {
+	g := &Gateway{loc: time.UTC}
+	const root = "http://gw.test"
+	users := map[int64]*User{}
+	for id := int64(1); id <= 50; id++ {
+		users[id] = &User{ID: id, Name: fmt.Sprintf("seed_%06d", id), FollowCount: 40 + id, FollowerCount: 1000 * id,
+			Avatar: fmt.Sprintf("%s/static/avatar/%d.png", root, id), BackgroundImage: root + "/static/background/1.png",
+			TotalFavorited: 7 * id, WorkCount: id % 9, FavoriteCount: 3 * id}
+	}
+	text := func(i int64) string { return strings.Repeat("这也太好看了吧 lol ", 2+int(i%3)) }
+	var cs []*comment.Comment
+	next := int64(1000)
+	for i := int64(1); i <= 30; i++ {
+		next++
+		x := &comment.Comment{Id: next, VideoId: 1, UserId: i, Content: text(i), CreateTime: 1_796_000_000_000 + next,
+			Floor: i, LikeCount: 100 * i, ReplyCount: 2 * (i % 3), Replies: []*comment.Comment{}}
+		if i%3 == 0 {
+			for j := range int64(2) {
+				next++
+				x.Replies = append(x.Replies, &comment.Comment{Id: next, VideoId: 1, UserId: 30 + i/3 + j*10, Content: text(j),
+					CreateTime: 1_796_000_000_000 + next, RootId: x.Id, ParentId: x.Id, LikeCount: j, Replies: []*comment.Comment{}})
+			}
+		}
+		cs = append(cs, x)
+	}
+	info := &base.PageInfo{HasMore: true, NextCursor: "MC4xNzk2MDAwMDAwMDAwLjEwMzA"}
+	anon, err := hjson.Marshal(&commentListBody{CommentList: g.commentObjects(root, cs, users), HasMore: info.HasMore, NextCursor: info.NextCursor})
+	if err != nil {
+		b.Fatal(err)
+	}
+	kept := &keptCommentPage{authors: users, reader: newReaderTemplate(anon, cs, users, info)}
+	if kept.reader == nil {
+		b.Fatal("no template")
+	}
+	const viewer = 3
+	rng := rand.New(rand.NewPCG(1, 2))
+	mine, stats := forViewer(rng, cs), map[int64]*relation.UserStats{}
+	for id := int64(1); id <= 50; id++ {
+		stats[id] = &relation.UserStats{FollowCount: 40 + id, FollowerCount: 1000*id + 1, IsFollow: id%4 == 0}
+	}
+	// One request context, as the server reuses them; each answer replaces
+	// the body of the last.
+	c := app.NewContext(0)
+	b.Run("assembled", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			authors, _ := kept.viewerAuthors(mine, viewer, stats)
+			writeJSON(c, &commentListBody{CommentList: g.commentObjects(root, mine, authors), HasMore: info.HasMore, NextCursor: info.NextCursor})
+		}
+	})
+	assembled := bytes.Clone(c.Response.Body())
+	b.Run("template", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !kept.reader.fits(mine, info) {
+				b.Fatal("the reader's answer does not fit")
+			}
+			okAppended(c, func(dst []byte) []byte { return kept.reader.render(dst, mine, viewer, stats) })
+		}
+	})
+	if !bytes.Equal(c.Response.Body(), assembled) {
+		b.Fatal("the two answers differ")
 	}
 }
